@@ -1,0 +1,72 @@
+// Runs a piece of the code under test with a deadline, so a hang becomes a clear message.
+//
+// Why: a learner's deadlock would otherwise end as a bare "TIMEOUT" from the grader. Here the
+// call runs on a helper thread; if it has not returned by the deadline we print what was being
+// waited for and a hint, then end the process at once (a hung thread cannot be stopped from
+// outside, and returning would leave it running over freed memory). The grader reads the line
+// "[testkit] TIMEOUT: ..." and reports the kata as TIMEOUT with that text.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace testkit {
+
+// Calls fn() and returns its result, or ends the test process with a TIMEOUT message naming
+// `what` if fn has not returned within `deadline`. Exceptions thrown by fn reach the caller.
+template <typename Fn>
+auto finishes_within(std::chrono::milliseconds deadline, const std::string& what, Fn&& fn)
+    -> decltype(fn()) {
+  using Result = decltype(fn());
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::exception_ptr error;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::conditional_t<std::is_void_v<Result>, int, std::optional<Result>> result{};
+
+  std::thread runner([&, shared] {
+    try {
+      if constexpr (std::is_void_v<Result>) {
+        fn();
+      } else {
+        result.emplace(fn());
+      }
+    } catch (...) {
+      shared->error = std::current_exception();
+    }
+    std::lock_guard lock(shared->mutex);
+    shared->done = true;
+    shared->done_cv.notify_all();
+  });
+
+  {
+    std::unique_lock lock(shared->mutex);
+    if (!shared->done_cv.wait_for(lock, deadline, [&] { return shared->done; })) {
+      std::fprintf(stderr,
+                   "\n[testkit] TIMEOUT: %s did not finish within %.1f s. Something is waiting "
+                   "for an event that never comes: a join on a thread that never ends, a "
+                   "lock that is never released, or a wait that nobody notifies.\n",
+                   what.c_str(), static_cast<double>(deadline.count()) / 1000.0);
+      std::fflush(stderr);
+      std::_Exit(124);
+    }
+  }
+  runner.join();
+  if (shared->error) std::rethrow_exception(shared->error);
+  if constexpr (!std::is_void_v<Result>) return std::move(*result);
+}
+
+}  // namespace testkit

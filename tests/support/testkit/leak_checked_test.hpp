@@ -1,0 +1,31 @@
+// A GoogleTest fixture that fails a test which leaves threads or child processes behind.
+//
+// Why: "returns only after all the work finished" is part of most katas' contract. Deriving a
+// kata's fixture from LeakCheckedTest checks it after every test, with a message that says
+// what was left and why it matters, and keeps a leak in one test from muddling the next
+// (important when the tests are repeated and shuffled in one process under ThreadSanitizer).
+//
+//   class SpawnAndJoin : public testkit::LeakCheckedTest {};
+//   TEST_F(SpawnAndJoin, RunsEveryItem) { ... }
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "testkit/children.hpp"
+#include "testkit/thread_count.hpp"
+
+namespace testkit {
+
+class LeakCheckedTest : public ::testing::Test {
+ protected:
+  void SetUp() override { threads_at_start_ = thread_count(); }
+
+  void TearDown() override {
+    EXPECT_TRUE(threads_back_to(threads_at_start_)) << "(checked after the test body)";
+    EXPECT_TRUE(no_leftover_children()) << "(checked after the test body)";
+  }
+
+  int threads_at_start_ = 0;
+};
+
+}  // namespace testkit
