@@ -1,0 +1,27 @@
+// Builds CMake targets and turns a compiler's wall of text into the one error that matters.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tutor {
+
+struct BuildResult {
+  bool ok = false;
+  std::string first_error;  // "katas/01a-.../x.hpp:12:5: error: ..." plus the source line
+  std::string output;
+  double seconds = 0;
+};
+
+// `cmake --build <build_dir> --target <targets...>`. keep_going builds all it can.
+BuildResult build_targets(const std::filesystem::path& build_dir,
+                          const std::vector<std::string>& targets, bool keep_going = false,
+                          int jobs = 1);
+
+// The first compiler or linker error in `output`, with the two lines after it (the source
+// line and the caret), paths relative to `source_dir`.
+std::string first_compiler_error(const std::string& output,
+                                 const std::filesystem::path& source_dir);
+
+}  // namespace tutor

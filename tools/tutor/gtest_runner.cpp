@@ -1,0 +1,289 @@
+#include "gtest_runner.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+namespace tutor {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<std::string> list_tests(const fs::path& binary, std::string* error) {
+  RunRequest request;
+  request.argv = {binary.string(), "--gtest_list_tests"};
+  request.timeout = std::chrono::seconds(30);
+  RunResult r = run_command(request);
+  if (!r.ok()) {
+    if (error) *error = fmt::format("could not list the tests of {}: {}", binary.string(), r.output);
+    return {};
+  }
+  // Format: "Suite.\n  Test\n  Test2  # GetParam() = ...\n"
+  std::vector<std::string> names;
+  std::istringstream lines(r.output);
+  std::string line, suite;
+  while (std::getline(lines, line)) {
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) continue;
+    if (line[0] != ' ') {
+      suite = line;  // keeps its trailing '.'
+    } else {
+      names.push_back(suite + line.substr(line.find_first_not_of(' ')));
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> tests_named_in_source(const fs::path& test_file) {
+  std::ifstream in(test_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  static const std::regex test_macro(R"(\bTEST(?:_F)?\s*\(\s*(\w+)\s*,\s*(\w+)\s*\))");
+  std::vector<std::string> names;
+  const std::string source = text.str();
+  for (std::sregex_iterator it(source.begin(), source.end(), test_macro), end; it != end; ++it)
+    names.push_back((*it)[1].str() + "." + (*it)[2].str());
+  return names;
+}
+
+std::string shorten_paths(std::string text, const fs::path& source_dir) {
+  if (source_dir.empty()) return text;
+  std::string prefix = source_dir.string();
+  if (prefix.back() != '/') prefix += '/';
+  for (std::size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at))
+    text.erase(at, prefix.size());
+  return text;
+}
+
+std::string explain_output(const std::string& output) {
+  struct Known {
+    const char* needle;
+    const char* meaning;
+  };
+  static const Known known[] = {
+      {"terminate called without an active exception",
+       "std::terminate ran because a std::thread was destroyed while still joinable: every "
+       "std::thread must be joined (or detached) before it goes out of scope."},
+      {"Resource deadlock avoided",
+       "a thread tried to join itself, or lock a mutex it already holds."},
+      {"Resource temporarily unavailable",
+       "the system refused to start another thread or process: too many were started at once "
+       "(the kata's process limit), probably in a loop that never ends."},
+      {"pure virtual method called", "an object was used after it was destroyed."},
+      {"double free", "memory was freed twice: two owners, or a use after the object died."},
+  };
+  for (const auto& k : known)
+    if (output.find(k.needle) != std::string::npos)
+      return fmt::format("\"{}\": {}", k.needle, k.meaning);
+  return "";
+}
+
+std::string summarize_tsan(const std::string& output, const fs::path& source_dir) {
+  auto at = output.find("WARNING: ThreadSanitizer:");
+  if (at == std::string::npos) return "";
+  std::istringstream lines(output.substr(at));
+  std::string line, headline, detail;
+  std::getline(lines, headline);
+  headline = headline.substr(std::string("WARNING: ").size());
+  auto paren = headline.find(" (pid=");
+  if (paren != std::string::npos) headline.erase(paren);
+  // Keep the access lines ("Write of size 4 ... by thread T2:") each followed by the first
+  // frame that lies in the repository, which is where the learner should look.
+  std::string pending;
+  int kept = 0;
+  while (std::getline(lines, line) && kept < 4) {
+    if (line.rfind("SUMMARY:", 0) == 0 || line.rfind("=====", 0) == 0) break;
+    bool access = line.find(" by thread ") != std::string::npos ||
+                  line.find(" by main thread") != std::string::npos ||
+                  line.find("Mutex ") != std::string::npos;
+    if (access) {
+      pending = line;
+      continue;
+    }
+    auto frame = line.find("#");
+    if (!pending.empty() && frame != std::string::npos &&
+        line.find(source_dir.string()) != std::string::npos &&
+        line.find("/tests/support/") == std::string::npos) {
+      auto open = line.rfind(" (");
+      std::string where = line.substr(frame);
+      if (open != std::string::npos && open > frame) where = line.substr(frame, open - frame);
+      auto first = pending.find_first_not_of(' ');
+      detail += fmt::format("\n  {}\n    {}", pending.substr(first), where);
+      pending.clear();
+      ++kept;
+    }
+  }
+  return shorten_paths(
+      fmt::format("ThreadSanitizer: {} — two threads touched the same memory without "
+                  "synchronization (a mutex, an atomic, or a join between them).{}",
+                  headline, detail),
+      source_dir);
+}
+
+namespace {
+
+std::string last_lines(const std::string& text, int count) {
+  std::size_t at = text.size();
+  while (at > 0 && (text[at - 1] == '\n' || text[at - 1] == ' ')) --at;
+  std::size_t end = at;
+  for (int i = 0; i < count && at > 0; ++i) {
+    at = text.rfind('\n', at - 1);
+    if (at == std::string::npos) {
+      at = 0;
+      break;
+    }
+  }
+  return text.substr(at == 0 ? 0 : at + 1, end - (at == 0 ? 0 : at + 1));
+}
+
+std::string testkit_timeout_line(const std::string& output) {
+  auto at = output.find("[testkit] TIMEOUT: ");
+  if (at == std::string::npos) return "";
+  auto end = output.find('\n', at);
+  return output.substr(at + 19, end == std::string::npos ? std::string::npos : end - at - 19);
+}
+
+}  // namespace
+
+TestResult classify(const std::string& test, const RunResult& process,
+                    const std::string& gtest_json, const TestRun& run) {
+  TestResult result;
+  result.name = test;
+  result.seconds = process.seconds;
+  const std::string output = shorten_paths(process.output, run.source_dir);
+  const std::string tsan = run.tsan ? summarize_tsan(process.output, run.source_dir) : "";
+  const std::string explained = explain_output(output);
+  const std::string limit_note =
+      process.hit_process_limit
+          ? fmt::format(" The test hit its limit of {} processes and threads at once: is a child "
+                        "forking again, or a loop starting processes that never end?",
+                        run.limits.processes)
+          : "";
+
+  if (process.start_failed) {
+    result.status = Status::Crash;
+    result.message = "the test program could not be started: " + output;
+    result.summary = one_line(result.message);
+    return result;
+  }
+  if (std::string line = testkit_timeout_line(output); !line.empty()) {
+    result.status = Status::Timeout;
+    result.message = line + limit_note;
+    result.summary = one_line(line);
+    return result;
+  }
+  if (process.timed_out) {
+    result.status = Status::Timeout;
+    result.message = fmt::format(
+        "did not finish within {} s, so it was stopped. Something waits for an event that never "
+        "comes: a join on a thread that never ends, a deadlock between two locks, a pipe whose "
+        "EOF never arrives, or a child that is never reaped.{}",
+        run.timeout.count() / 1000, limit_note);
+    result.summary = fmt::format("no result within {} s: a deadlock or a wait that never ends",
+                                 run.timeout.count() / 1000);
+    return result;
+  }
+
+  // What GoogleTest itself recorded.
+  bool found = false;
+  std::string failure;
+  if (!gtest_json.empty()) {
+    try {
+      json report = json::parse(gtest_json);
+      for (const auto& suite : report.value("testsuites", json::array())) {
+        for (const auto& t : suite.value("testsuite", json::array())) {
+          found = true;
+          for (const auto& f : t.value("failures", json::array())) {
+            if (!failure.empty()) failure += "\n---\n";
+            failure += f.value("failure", "");
+          }
+        }
+      }
+    } catch (const json::exception&) {
+      // A half-written report (the process died while writing it) counts as none.
+    }
+  }
+  failure = shorten_paths(failure, run.source_dir);
+
+  if (process.signal != 0) {
+    result.status = Status::Crash;
+    result.message = fmt::format("crashed with {}.", describe_signal(process.signal));
+    if (!explained.empty()) result.message += " " + explained;
+    if (!tsan.empty()) result.message += "\n" + tsan;
+    result.message += limit_note;
+    result.message += "\nLast output:\n" + last_lines(output, 6);
+    result.summary = fmt::format("crashed: {}", one_line(describe_signal(process.signal), 80));
+    if (!explained.empty()) result.summary = "crashed: " + one_line(explained, 90);
+    return result;
+  }
+  if (!failure.empty()) {
+    result.status = Status::Fail;
+    result.message = failure + limit_note;
+    if (!tsan.empty()) result.message += "\n" + tsan;
+    result.summary = one_line(failure);
+    return result;
+  }
+  if (!tsan.empty()) {
+    result.status = Status::Fail;
+    result.message = tsan;
+    result.summary = one_line(tsan.substr(0, tsan.find('\n')));
+    return result;
+  }
+  if (process.exit_code != 0) {
+    result.status = Status::Crash;
+    result.message = fmt::format(
+        "the test process exited with code {} before GoogleTest could report: did a child "
+        "process return into the test (call _exit in the child), or did the code call exit()?{}",
+        process.exit_code, limit_note);
+    if (!explained.empty()) result.message += " " + explained;
+    result.message += "\nLast output:\n" + last_lines(output, 6);
+    result.summary = one_line(result.message.substr(0, result.message.find('\n')));
+    return result;
+  }
+  if (!found) {
+    result.status = Status::NotRun;
+    result.message = "GoogleTest ran no test by this name";
+    result.summary = result.message;
+    return result;
+  }
+  result.status = Status::Pass;
+  return result;
+}
+
+TestResult run_test(const TestRun& run) {
+  // A private report file per run: GoogleTest writes it at exit.
+  char dir_template[] = "/tmp/tutor-run.XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  fs::path report = fs::path(dir ? dir : "/tmp") / "report.json";
+
+  RunRequest request;
+  request.argv = {run.binary.string(), "--gtest_filter=" + run.test,
+                  "--gtest_output=json:" + report.string(), "--gtest_color=no"};
+  for (const auto& a : run.extra_args) request.argv.push_back(a);
+  request.timeout = run.timeout;
+  request.limits = run.limits;
+  if (run.tsan) {
+    // Report every race, not just the first, but do not stop at it: the JSON still gets written.
+    request.extra_env["TSAN_OPTIONS"] = "halt_on_error=0 exitcode=66 second_deadlock_stack=1";
+  }
+  RunResult process = run_command(request);
+
+  std::string json_text;
+  {
+    std::ifstream in(report);
+    std::stringstream text;
+    text << in.rdbuf();
+    json_text = text.str();
+  }
+  std::error_code ec;
+  fs::remove_all(report.parent_path(), ec);
+  return classify(run.test, process, json_text, run);
+}
+
+}  // namespace tutor

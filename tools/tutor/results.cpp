@@ -1,0 +1,76 @@
+#include "results.hpp"
+
+#include <algorithm>
+
+namespace tutor {
+
+std::string status_name(Status status) {
+  switch (status) {
+    case Status::Pass: return "PASS";
+    case Status::Fail: return "FAIL";
+    case Status::Timeout: return "TIMEOUT";
+    case Status::Crash: return "CRASH";
+    case Status::BuildError: return "BUILD ERROR";
+    case Status::NotRun: return "NOT RUN";
+  }
+  return "?";
+}
+
+int KataResult::passed() const {
+  return static_cast<int>(std::count_if(tests.begin(), tests.end(),
+                                        [](const auto& t) { return t.status == Status::Pass; }));
+}
+
+int KataResult::failed() const { return static_cast<int>(tests.size()) - passed(); }
+
+Status overall_status(const std::vector<TestResult>& tests) {
+  auto any = [&](Status s) {
+    return std::any_of(tests.begin(), tests.end(), [&](const auto& t) { return t.status == s; });
+  };
+  if (tests.empty()) return Status::NotRun;
+  if (any(Status::Crash)) return Status::Crash;
+  if (any(Status::Timeout)) return Status::Timeout;
+  if (any(Status::Fail) || any(Status::NotRun)) return Status::Fail;
+  return Status::Pass;
+}
+
+void finish_kata(KataResult& kata) {
+  if (kata.status != Status::BuildError) {
+    kata.status = overall_status(kata.tests);
+    for (const auto& t : kata.tests) {
+      if (t.status == kata.status) {
+        kata.message = t.name + ": " + t.message;
+        kata.summary = t.name + ": " + t.summary;
+        break;
+      }
+    }
+    if (kata.status == Status::NotRun) kata.summary = kata.message = "no tests were found";
+  }
+  kata.points = kata.tests.empty()
+                    ? 0.0
+                    : kata.points_possible * static_cast<double>(kata.passed()) /
+                          static_cast<double>(kata.tests.size());
+}
+
+std::string one_line(const std::string& text, std::size_t width) {
+  std::string line;
+  // The last non-empty line is what the test author wrote (GoogleTest puts its own
+  // "Value of / Actual / Expected" lines first).
+  std::size_t end = text.size();
+  while (end > 0) {
+    std::size_t start = text.rfind('\n', end - 1);
+    start = (start == std::string::npos) ? 0 : start + 1;
+    std::string candidate = text.substr(start, end - start);
+    auto first = candidate.find_first_not_of(" \t\r");
+    if (first != std::string::npos) {
+      line = candidate.substr(first);
+      break;
+    }
+    if (start == 0) break;
+    end = start - 1;
+  }
+  if (line.size() > width) line = line.substr(0, width - 3) + "...";
+  return line;
+}
+
+}  // namespace tutor

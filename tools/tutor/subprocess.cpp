@@ -1,0 +1,273 @@
+#include "subprocess.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tutor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A pids cgroup (v1 or v2) that caps how many tasks the test may have at once. Root can
+// ignore RLIMIT_NPROC, so a cgroup is the only cap that holds for everybody; where none can
+// be made (not root, no cgroup fs) we fall back to RLIMIT_NPROC, which holds for non-root.
+class PidsCgroup {
+ public:
+  explicit PidsCgroup(int max_tasks) {
+    if (max_tasks <= 0) return;
+    static std::atomic<int> counter{0};
+    const std::string name = fmt::format("concurrency-katas-{}-{}", getpid(), counter++);
+    for (const char* base : {"/sys/fs/cgroup/pids", "/sys/fs/cgroup"}) {
+      std::filesystem::path dir = std::filesystem::path(base) / name;
+      if (!std::filesystem::exists(std::filesystem::path(base) / "cgroup.procs")) continue;
+      if (mkdir(dir.c_str(), 0755) != 0) continue;
+      if (write_file(dir / "pids.max", std::to_string(max_tasks))) {
+        dir_ = dir;
+        procs_file_ = (dir / "cgroup.procs").string();
+        return;
+      }
+      rmdir(dir.c_str());
+    }
+  }
+  ~PidsCgroup() {
+    if (dir_.empty()) return;
+    kill_all();
+    for (int i = 0; i < 200 && rmdir(dir_.c_str()) != 0; ++i) usleep(10000);
+  }
+  PidsCgroup(const PidsCgroup&) = delete;
+  PidsCgroup& operator=(const PidsCgroup&) = delete;
+
+  bool active() const { return !dir_.empty(); }
+  // Called in the child between fork and exec: only async-signal-safe calls.
+  void enter_from_child() const {
+    if (dir_.empty()) return;
+    int fd = open(procs_file_.c_str(), O_WRONLY);
+    if (fd < 0) return;
+    char buf[32];
+    int n = 0;
+    pid_t pid = getpid();
+    char digits[16];
+    int d = 0;
+    do {
+      digits[d++] = static_cast<char>('0' + pid % 10);
+      pid /= 10;
+    } while (pid > 0);
+    while (d > 0) buf[n++] = digits[--d];
+    (void)!write(fd, buf, static_cast<size_t>(n));
+    close(fd);
+  }
+  // Kills every task still in the group (including ones that left our process group).
+  int kill_all() const {
+    if (dir_.empty()) return 0;
+    int killed = 0;
+    for (int round = 0; round < 100; ++round) {
+      std::ifstream procs(dir_ / "cgroup.procs");
+      pid_t pid;
+      int seen = 0;
+      while (procs >> pid) {
+        ++seen;
+        kill(pid, SIGKILL);
+      }
+      if (seen == 0) break;
+      if (round == 0) killed = seen;
+      usleep(10000);
+    }
+    return killed;
+  }
+  bool limit_was_hit() const {
+    if (dir_.empty()) return false;
+    std::ifstream events(dir_ / "pids.events");
+    std::string key;
+    long count = 0;
+    while (events >> key >> count)
+      if (key == "max") return count > 0;
+    return false;
+  }
+
+ private:
+  static bool write_file(const std::filesystem::path& file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    out.flush();
+    return static_cast<bool>(out);
+  }
+  std::filesystem::path dir_;
+  std::string procs_file_;  // ready before fork: the child may not allocate
+};
+
+void append_capped(std::string& out, const char* data, std::size_t n, std::size_t cap,
+                   std::size_t& dropped) {
+  out.append(data, n);
+  if (out.size() > cap) {
+    // Keep the head (where the first failure usually is) and the tail (how it ended).
+    const std::size_t head = cap / 2;
+    const std::size_t excess = out.size() - cap;
+    out.erase(head, excess);
+    dropped += excess;
+  }
+}
+
+}  // namespace
+
+std::string describe_signal(int sig) {
+  switch (sig) {
+    case SIGSEGV:
+      return "SIGSEGV (segmentation fault: a bad pointer, a dangling reference, or a container "
+             "used from two threads at once)";
+    case SIGABRT:
+      return "SIGABRT (abort: often std::terminate, e.g. a std::thread destroyed while still "
+             "joinable, or an exception nobody caught)";
+    case SIGBUS: return "SIGBUS (bus error: bad memory access)";
+    case SIGFPE: return "SIGFPE (arithmetic error, e.g. division by zero)";
+    case SIGILL: return "SIGILL (illegal instruction)";
+    case SIGKILL: return "SIGKILL (killed: out of memory or a resource limit)";
+    case SIGXCPU: return "SIGXCPU (CPU time limit exceeded: a busy loop that never ends?)";
+    case SIGPIPE: return "SIGPIPE (wrote to a pipe whose reading end was closed)";
+    case SIGTERM: return "SIGTERM (terminated)";
+    default: return fmt::format("signal {} ({})", sig, strsignal(sig));
+  }
+}
+
+RunResult run_command(const RunRequest& request) {
+  RunResult result;
+  const auto started = Clock::now();
+  PidsCgroup cgroup(request.limits.processes);
+
+  // Build argv/envp before fork: the child may only make async-signal-safe calls.
+  std::vector<char*> argv;
+  for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos && request.extra_env.count(entry.substr(0, eq))) continue;
+    env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : request.extra_env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    result.start_failed = true;
+    result.output = fmt::format("could not create a pipe: {}", strerror(errno));
+    return result;
+  }
+  const bool use_rlimit_nproc = request.limits.processes > 0 && !cgroup.active();
+
+  pid_t pid = fork();
+  if (pid < 0) {
+    result.start_failed = true;
+    result.output = fmt::format("could not fork: {}", strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    return result;
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    cgroup.enter_from_child();
+    if (use_rlimit_nproc) {
+      rlimit lim{static_cast<rlim_t>(request.limits.processes),
+                 static_cast<rlim_t>(request.limits.processes)};
+      setrlimit(RLIMIT_NPROC, &lim);
+    }
+    if (request.limits.cpu_seconds > 0) {
+      rlimit lim{static_cast<rlim_t>(request.limits.cpu_seconds),
+                 static_cast<rlim_t>(request.limits.cpu_seconds + 1)};
+      setrlimit(RLIMIT_CPU, &lim);
+    }
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    if (!request.working_dir.empty() && chdir(request.working_dir.c_str()) != 0) _exit(126);
+    execve(argv[0], argv.data(), envp.data());
+    const char msg[] = "tutor: could not start the program (execve failed)\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  setpgid(pid, pid);  // also from the parent, so there is no window where killpg misses it
+  close(fds[1]);
+
+  const auto deadline = started + request.timeout;
+  std::size_t dropped = 0;
+  bool exited = false;
+  int status = 0;
+  char buf[65536];
+  bool pipe_open = true;
+  while (!exited) {
+    if (pipe_open) {
+      pollfd p{fds[0], POLLIN, 0};
+      int ready = poll(&p, 1, 20);
+      if (ready > 0) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n > 0) {
+          append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output,
+                        dropped);
+        } else if (n == 0) {
+          pipe_open = false;
+        }
+      }
+    } else {
+      usleep(10000);
+    }
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      exited = true;
+    } else if (Clock::now() >= deadline) {
+      result.timed_out = true;
+      killpg(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      exited = true;
+    }
+  }
+  // Whatever the test left running dies with it.
+  if (killpg(pid, 0) == 0) {
+    ++result.leftovers_killed;
+    killpg(pid, SIGKILL);
+  }
+  result.leftovers_killed += cgroup.kill_all();
+  result.hit_process_limit = cgroup.limit_was_hit();
+  // Drain what is left in the pipe; stop after a moment if an escaped process still holds it.
+  const auto drain_until = Clock::now() + std::chrono::milliseconds(300);
+  while (pipe_open && Clock::now() < drain_until) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output, dropped);
+  }
+  close(fds[0]);
+  if (dropped > 0) result.output += fmt::format("\n[tutor: {} bytes of output left out]\n", dropped);
+
+  if (!result.timed_out) {
+    if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+      if (result.exit_code == 127 &&
+          result.output.find("tutor: could not start") != std::string::npos)
+        result.start_failed = true;
+    } else if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+    }
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return result;
+}
+
+}  // namespace tutor

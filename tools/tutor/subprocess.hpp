@@ -1,0 +1,46 @@
+// Runs one command in a child process with a time limit, capturing its output.
+//
+// The child gets a process group of its own, so that on a timeout (or once it has exited)
+// every process it left behind is killed too: a learner's deadlock or forgotten child never
+// outlives its test. With limits, the child also runs in a cgroup with a cap on the number
+// of tasks (so a fork loop fails inside its own kata) and an RLIMIT_CPU.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest.hpp"
+
+namespace tutor {
+
+struct RunRequest {
+  std::vector<std::string> argv;
+  std::chrono::milliseconds timeout{10000};
+  std::map<std::string, std::string> extra_env;
+  std::string working_dir;       // empty: inherit
+  Limits limits;                 // zeros: no limits
+  std::size_t max_output = 256 * 1024;  // bytes kept (head and tail)
+};
+
+struct RunResult {
+  int exit_code = -1;      // when the child exited normally
+  int signal = 0;          // when a signal ended it (not ours)
+  bool timed_out = false;  // we killed it after `timeout`
+  bool start_failed = false;
+  std::string output;      // stdout and stderr, interleaved as written
+  double seconds = 0;
+  bool hit_process_limit = false;  // the cgroup refused a fork at least once
+  int leftovers_killed = 0;        // processes still alive when the child ended
+
+  bool ok() const { return !timed_out && signal == 0 && exit_code == 0 && !start_failed; }
+};
+
+RunResult run_command(const RunRequest& request);
+
+// "SIGSEGV (segmentation fault: a bad pointer or a dangling reference)" etc.
+std::string describe_signal(int signal);
+
+}  // namespace tutor
