@@ -32,6 +32,13 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
                             kata.dir, kata.files.front());
   const bool tsan = options.with_tsan && kata.tsan;
 
+  if (!std::filesystem::exists(paths.source_dir / kata.test_file())) {
+    result.status = Status::BuildError;
+    result.message = result.summary = kata.test_file() + " is missing";
+    finish_kata(result);
+    return result;
+  }
+
   // The authoritative build of this kata alone: its exit status decides BUILD ERROR, whatever
   // an earlier keep-going build left behind.
   std::vector<std::string> targets = {target_name(options.variant, kata)};

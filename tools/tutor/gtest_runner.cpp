@@ -226,7 +226,7 @@ TestResult classify(const std::string& test, const RunResult& process,
     result.status = Status::Fail;
     result.message = failure + limit_note;
     if (!tsan.empty()) result.message += "\n" + tsan;
-    result.summary = one_line(failure);
+    result.summary = one_line(failure.substr(0, failure.find("\n---\n")));  // the first one
     return result;
   }
   if (!tsan.empty()) {

@@ -62,9 +62,8 @@ int grade(const Manifest& manifest, const Paths& paths, const std::string& only)
   write_file(json_file, results_json(results, "katas"));
   write_file(junit_file, junit_xml(results));
   table.details(results);
-  fmt::print("(reports: {} and {})\n", json_file.string(), junit_file.string());
-  // The closing line must be the last line: print the pointer above it again? No: keep the
-  // "N passed, N failed" line last for CI tools that read it.
+  fmt::print("\nReports: {} and {}\n", json_file.string(), junit_file.string());
+  table.totals(results);
   Totals t = totals_of(results);
   return t.tests_failed == 0 ? 0 : 1;
 }

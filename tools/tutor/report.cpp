@@ -58,10 +58,19 @@ void Table::header() const {
 void Table::row(const KataResult& k) const {
   std::string status = fmt::format("{:<11}", status_name(k.status));
   if (colour_) status = fmt::format(style_of(k.status), "{}", status);
+  // The test's name without its suite, then what went wrong, cut to fit a terminal line.
+  std::string failure;
+  if (k.status != Status::Pass) {
+    failure = k.summary;
+    auto dot = failure.find('.');
+    auto colon = failure.find(": ");
+    if (dot != std::string::npos && colon != std::string::npos && dot < colon)
+      failure.erase(0, dot + 1);
+    failure = one_line(failure, 90);
+  }
   fmt::print(out_, "{:<5} {} {:>5} {:>7}  {}\n", k.id, status,
              fmt::format("{}/{}", k.passed(), k.tests.size()),
-             fmt::format("{}/{}", points_text(k.points), k.points_possible),
-             k.status == Status::Pass ? "" : k.summary);
+             fmt::format("{}/{}", points_text(k.points), k.points_possible), failure);
   std::fflush(out_);
 }
 
@@ -83,8 +92,12 @@ void Table::details(const std::vector<KataResult>& katas) const {
     }
     fmt::print(out_, "{}\n", indented);
   }
+  std::fflush(out_);
+}
+
+void Table::totals(const std::vector<KataResult>& katas) const {
   Totals t = totals_of(katas);
-  fmt::print(out_, "\nkatas: {} of {} pass · points: {} of {}\n", t.katas_passed, t.katas_total,
+  fmt::print(out_, "katas: {} of {} pass · points: {} of {}\n", t.katas_passed, t.katas_total,
              points_text(t.points), t.points_possible);
   fmt::print(out_, "{}\n", closing_line(t.tests_passed, t.tests_failed));
   std::fflush(out_);

@@ -30,8 +30,10 @@ class Table {
   explicit Table(std::FILE* out);
   void header() const;
   void row(const KataResult& kata) const;
-  // Full messages of everything that did not pass, then the totals line(s).
+  // Full messages of everything that did not pass.
   void details(const std::vector<KataResult>& katas) const;
+  // Katas and points, then the closing line "N passed, N failed" (tests), which comes last.
+  void totals(const std::vector<KataResult>& katas) const;
 
  private:
   std::FILE* out_;

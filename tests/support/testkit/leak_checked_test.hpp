@@ -21,8 +21,10 @@ class LeakCheckedTest : public ::testing::Test {
   void SetUp() override { threads_at_start_ = thread_count(); }
 
   void TearDown() override {
-    EXPECT_TRUE(threads_back_to(threads_at_start_)) << "(checked after the test body)";
-    EXPECT_TRUE(no_leftover_children()) << "(checked after the test body)";
+    if (auto threads = threads_back_to(threads_at_start_); !threads)
+      ADD_FAILURE() << "After the test: " << threads.message();
+    if (auto children = no_leftover_children(); !children)
+      ADD_FAILURE() << "After the test: " << children.message();
   }
 
   int threads_at_start_ = 0;
