@@ -1,0 +1,81 @@
+// Kata 02d · Count in shared memory                lesson: lessons/02-processes/README.md#shared-memory
+//
+// Make SharedCounter a counter that the parent and the children it forks all see and change
+// together, like multiprocessing.Value in Python. Every child's add() must reach the parent,
+// and none may be lost when several processes add at the same time. count_in_processes() is
+// given and correct: it forks the children, lets each add 1 many times, waits for them.
+//
+// Grade it: make test KATA=02d        Stuck? make hint KATA=02d
+#pragma once
+
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <new>
+#include <system_error>
+#include <vector>
+
+namespace kata {
+
+// A counter shared by this process and every child it forks after creating the counter.
+class SharedCounter {
+  using Count = std::atomic<long>;
+  // A lock-free atomic is one machine instruction on the shared bytes, so it works between
+  // processes. One that is not lock-free hides a lock in each process's private memory, and
+  // two processes would not share that lock.
+  static_assert(Count::is_always_lock_free, "std::atomic<long> must be lock-free to be shared");
+
+ public:
+  // MAP_SHARED: the page stays shared with every child forked later (instead of being copied
+  // on write). MAP_ANONYMOUS: plain memory, not a file.
+  SharedCounter() {
+    void* memory = mmap(nullptr, sizeof(Count), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+    count_ = new (memory) Count(0);  // build the atomic inside the shared page
+  }
+  ~SharedCounter() {
+    count_->~Count();
+    munmap(count_, sizeof(Count));
+  }
+  SharedCounter(const SharedCounter&) = delete;
+  SharedCounter& operator=(const SharedCounter&) = delete;
+
+  // One indivisible read-modify-write: two processes can never both add to the same old value.
+  void add(long n) { count_->fetch_add(n); }
+  long value() const { return count_->load(); }
+
+ private:
+  Count* count_;
+};
+
+// Given: forks `processes` children; each calls counter.add(1) `increments` times and ends with
+// _exit(0). Waits for all of them and returns the total the parent sees.
+inline long count_in_processes(int processes, long increments) {
+  SharedCounter counter;  // created before the forks, so every child shares it
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      const int error = errno;
+      for (pid_t child : children) waitpid(child, nullptr, 0);
+      throw std::system_error(error, std::generic_category(), "fork");
+    }
+    if (pid == 0) {
+      for (long i = 0; i < increments; ++i) counter.add(1);
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t child : children) {
+    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return counter.value();
+}
+
+}  // namespace kata
