@@ -64,7 +64,8 @@ void Table::row(const KataResult& k) const {
     failure = k.summary;
     auto dot = failure.find('.');
     auto colon = failure.find(": ");
-    if (dot != std::string::npos && colon != std::string::npos && dot < colon)
+    if (k.status != Status::BuildError && dot != std::string::npos &&
+        colon != std::string::npos && dot < colon)
       failure.erase(0, dot + 1);
     failure = one_line(failure, 90);
   }
