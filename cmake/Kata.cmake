@@ -16,6 +16,7 @@ set(KATA_LIBRARIES GTest::gtest_main Threads::Threads fmt::fmt TBB::tbb OpenMP::
 function(kata_add_pch name sanitize_flags)
   add_library(${name} OBJECT ${CMAKE_SOURCE_DIR}/cmake/pch_anchor.cpp)
   target_link_libraries(${name} PUBLIC ${KATA_LIBRARIES})
+  target_include_directories(${name} PUBLIC ${KATA_SUPPORT_INCLUDES})
   target_precompile_headers(${name} PUBLIC ${CMAKE_SOURCE_DIR}/cmake/kata_pch.hpp)
   if(sanitize_flags)
     target_compile_options(${name} PUBLIC ${sanitize_flags})

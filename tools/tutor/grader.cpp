@@ -43,7 +43,8 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   // an earlier keep-going build left behind.
   std::vector<std::string> targets = {target_name(options.variant, kata)};
   if (tsan) targets.push_back(target_name(options.variant, kata, true));
-  BuildResult build = build_targets(paths.build_dir, targets);
+  BuildResult build = build_targets(paths.build_dir, targets, /*keep_going=*/false,
+                                    /*jobs=*/2);  // plain and TSan builds side by side
   result.seconds += build.seconds;
   if (!build.ok) {
     result.status = Status::BuildError;
