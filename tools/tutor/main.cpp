@@ -85,6 +85,7 @@ int hint(const Manifest& manifest, const Paths& paths, const std::string& id) {
   auto katas = select_katas(manifest, id);
   const Kata& kata = *katas.front();
   auto state = load_state(paths);
+  if (!state.contains("hints_shown")) state["hints_shown"] = nlohmann::json::object();
   int shown = state["hints_shown"].value(kata.id, 0);
   shown = std::min<int>(shown + 1, static_cast<int>(kata.hints.size()));
   state["hints_shown"][kata.id] = shown;
@@ -99,6 +100,22 @@ int hint(const Manifest& manifest, const Paths& paths, const std::string& id) {
                "kata passes, or with FORCE=1.)\n",
                kata.id);
   return 0;
+}
+
+// Word-wraps text to `width` columns, each line starting with `indent`.
+std::string wrap(const std::string& text, std::size_t width, const std::string& indent) {
+  std::string out, line;
+  std::istringstream words(text);
+  std::string word;
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += indent + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) out += indent + line;
+  return out;
 }
 
 // ---- make start ----------------------------------------------------------------------------
@@ -126,7 +143,14 @@ int start(const Manifest& manifest, const Paths& paths) {
     fmt::print("  {}\n", bold(fmt::format("Kata {} · {}", kata->id, kata->title)));
     fmt::print("  Read   lessons/{}/README.md ({})\n", lesson->dir, lesson->title);
     for (const auto& file : kata->files) fmt::print("  Edit   katas/{}/{}\n", kata->dir, file);
-    fmt::print("  Now    {} — {}\n", status_name(r.status), r.summary);
+    for (const auto& t : r.tests) {
+      if (t.status == Status::Pass || r.status == Status::BuildError) continue;
+      fmt::print("  Now    {} in {}\n{}\n", status_name(t.status), t.name,
+                 wrap(one_line(t.message, 600), 86, "         "));
+      break;
+    }
+    if (r.status == Status::BuildError)
+      fmt::print("  Now    BUILD ERROR\n{}\n", wrap(r.message, 86, "         "));
     fmt::print("\n  make test KATA={}    grade it again after each edit\n", kata->id);
     fmt::print("  make hint KATA={}    a hint (ask again for a more explicit one)\n", kata->id);
     fmt::print("  make reset KATA={}   start this kata over (your file is backed up)\n", kata->id);
@@ -171,8 +195,8 @@ int reset(const Manifest& manifest, const Paths& paths, const std::string& id) {
   }
   RunResult r = git(paths, {"checkout", ref, "--", "katas/" + kata.dir});
   if (!r.ok()) throw std::runtime_error("git checkout failed: " + r.output);
-  fmt::print("Kata {} is back to its starter (from {}). Your version was saved in {}\n", kata.id,
-             ref, backup.string());
+  fmt::print("Kata {} is back to its starter (as in git {}). Your version was saved in {}/\n",
+             kata.id, ref, backup.string());
   return 0;
 }
 
