@@ -43,7 +43,7 @@ Results run(const Bodies& bodies, const std::string& what) {
           "read() waiting for end of file while some process still holds a write end of that "
           "pipe (close the ends you do not use, in parent and child, right after fork), or a "
           "waitpid() on a child that is stuck in write() because its pipe (64 KiB) is full and "
-          "nobody reads it (read everything first, then wait). Either way,",
+          "nobody reads it (read everything first, then wait). run_and_collect()",
       [&] { return kata::run_and_collect(bodies); });
 }
 

@@ -62,7 +62,7 @@ void clean_up_and_leave(int) {
 Outcomes run(const Bodies& bodies, std::chrono::milliseconds timeout,
              std::chrono::milliseconds grace, const std::string& what) {
   return testkit::finishes_within(
-      6s,
+      5s,
       "run_with_deadline() " + what +
           ". A child that never ends keeps a plain waitpid() waiting forever: wait with WNOHANG "
           "until the deadline, then send SIGTERM, wait the grace period, send SIGKILL and reap. "
@@ -193,12 +193,12 @@ TEST_F(KillHungChild, OtherChildrensResultsAreIntact) {
                              accept_sigterm();
                              hang_forever();
                            }},
-                          1s, 300ms, "with two children that finish and two that hang");
+                          500ms, 200ms, "with two children that finish and two that hang");
   ASSERT_EQ(outcomes.size(), 4u) << "run_with_deadline must return one outcome per body";
   EXPECT_TRUE(outcomes[0].exited && outcomes[0].exit_code == 3 && !outcomes[0].timed_out)
       << "child 0 returned 3 at once, long before the deadline; it " << describe(outcomes[0]);
   EXPECT_TRUE(outcomes[2].exited && outcomes[2].exit_code == 5 && !outcomes[2].timed_out)
-      << "child 2 returned 5 after 0.05 s, long before the 1 s deadline; it "
+      << "child 2 returned 5 after 0.05 s, long before the 0.5 s deadline; it "
       << describe(outcomes[2]);
   EXPECT_TRUE(outcomes[1].timed_out && outcomes[1].signal == SIGKILL)
       << "child 1 hung and ignored SIGTERM: expected timed out and killed by SIGKILL; it "
@@ -210,7 +210,7 @@ TEST_F(KillHungChild, OtherChildrensResultsAreIntact) {
 
 TEST_F(KillHungChild, ReturnsAsSoonAsAllChildrenEnd) {
   const pid_t parent = parent_;
-  // The deadline (60 s) is far beyond the 6 s this test allows: a function that sleeps until the
+  // The deadline (60 s) is far beyond the 5 s this test allows: a function that sleeps until the
   // deadline instead of watching its children runs out of time here.
   Outcomes outcomes = run(Bodies(3,
                                  [parent] {
