@@ -29,15 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class ResultsFromThreads : public testkit::LeakCheckedTest {
- protected:
-  void SetUp() override {
-    // ThreadSanitizer starts a helper thread of its own at the first std::thread a process
-    // creates; start (and join) one first so that helper is part of the baseline count.
-    std::thread([] {}).join();
-    LeakCheckedTest::SetUp();
-  }
-};
+class ResultsFromThreads : public testkit::LeakCheckedTest {};
 
 // The exception the tests' fn throws: a type of our own, so the test can tell whether the
 // caller got the original exception or a copy squeezed into some other type.

@@ -23,15 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class CooperativeStop : public testkit::LeakCheckedTest {
- protected:
-  void SetUp() override {
-    // ThreadSanitizer starts a helper thread of its own at the first std::thread a process
-    // creates; start (and join) one first so that helper is part of the baseline count.
-    std::thread([] {}).join();
-    LeakCheckedTest::SetUp();
-  }
-};
+class CooperativeStop : public testkit::LeakCheckedTest {};
 
 // Counts ticks and lets the test wait (with a bound) until a number of ticks has happened.
 // Shared through a shared_ptr so a worker that outlives its Ticker still touches valid memory.

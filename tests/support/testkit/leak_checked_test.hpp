@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "testkit/children.hpp"
 #include "testkit/thread_count.hpp"
 
@@ -18,7 +20,12 @@ namespace testkit {
 
 class LeakCheckedTest : public ::testing::Test {
  protected:
-  void SetUp() override { threads_at_start_ = thread_count(); }
+  void SetUp() override {
+    // ThreadSanitizer starts a helper thread of its own when a process creates its first
+    // thread. Start (and join) one here, so that helper is already counted in the baseline.
+    std::thread([] {}).join();
+    threads_at_start_ = thread_count();
+  }
 
   void TearDown() override {
     if (auto threads = threads_back_to(threads_at_start_); !threads)
