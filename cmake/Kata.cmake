@@ -6,6 +6,7 @@
 #   solution.<id>       the same test built against solutions/<dir>/
 #   kata.<id>.tsan      } with -fsanitize=thread, when the manifest flags the kata "tsan"
 #   solution.<id>.tsan  }
+#   kata.<id>.both, solution.<id>.both   both binaries of one side, built in parallel
 # Binaries land in build/bin/ under the target's name; the tutor finds them by that name.
 
 set(KATA_SUPPORT_INCLUDES ${CMAKE_SOURCE_DIR}/tests/support ${CMAKE_SOURCE_DIR}/support)
@@ -58,6 +59,15 @@ function(add_kata id dir tsan)
     _kata_test_target(solution.${id}.tsan ${test_source} ${CMAKE_SOURCE_DIR}/solutions/${dir} ON)
     set_target_properties(kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
   endif()
+  # One target per side that builds both binaries: make builds the dependencies of one goal in
+  # parallel (separate goals on CMake's top-level Makefile are built one after another).
+  foreach(side kata solution)
+    add_custom_target(${side}.${id}.both)
+    add_dependencies(${side}.${id}.both ${side}.${id})
+    if(tsan)
+      add_dependencies(${side}.${id}.both ${side}.${id}.tsan)
+    endif()
+  endforeach()
 endfunction()
 
 # Every .cpp in lessons/<dir>/ is a runnable demo: demo.<lesson id>.<file stem>.

@@ -41,10 +41,10 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
 
   // The authoritative build of this kata alone: its exit status decides BUILD ERROR, whatever
   // an earlier keep-going build left behind.
-  std::vector<std::string> targets = {target_name(options.variant, kata)};
-  if (tsan) targets.push_back(target_name(options.variant, kata, true));
-  BuildResult build = build_targets(paths.build_dir, targets, /*keep_going=*/false,
-                                    /*jobs=*/2);  // plain and TSan builds side by side
+  // With TSan, the `.both` target builds the plain and the TSan binary side by side.
+  const std::string target =
+      tsan ? target_name(options.variant, kata) + ".both" : target_name(options.variant, kata);
+  BuildResult build = build_targets(paths.build_dir, {target}, /*keep_going=*/false, /*jobs=*/2);
   result.seconds += build.seconds;
   if (!build.ok) {
     result.status = Status::BuildError;
