@@ -7,6 +7,8 @@
 #   kata.<id>.tsan      } with -fsanitize=thread, when the manifest flags the kata "tsan"
 #   solution.<id>.tsan  }
 #   kata.<id>.both, solution.<id>.both   both binaries of one side, built in parallel
+#   katas.all, solutions.all             every kata's binaries (one goal: parallel, and with
+#                                        make -k a kata that does not compile stops no other)
 # Binaries land in build/bin/ under the target's name; the tutor finds them by that name.
 
 set(KATA_SUPPORT_INCLUDES ${CMAKE_SOURCE_DIR}/tests/support ${CMAKE_SOURCE_DIR}/support)
@@ -43,6 +45,9 @@ function(_kata_test_target target test_source code_dir sanitize)
   endif()
 endfunction()
 
+add_custom_target(katas.all)
+add_custom_target(solutions.all)
+
 function(add_kata id dir tsan)
   set(test_source ${CMAKE_SOURCE_DIR}/tests/${dir}_test.cpp)
   if(NOT EXISTS ${test_source})
@@ -63,6 +68,7 @@ function(add_kata id dir tsan)
   # parallel (separate goals on CMake's top-level Makefile are built one after another).
   foreach(side kata solution)
     add_custom_target(${side}.${id}.both)
+    add_dependencies(${side}s.all ${side}.${id}.both)
     add_dependencies(${side}.${id}.both ${side}.${id})
     if(tsan)
       add_dependencies(${side}.${id}.both ${side}.${id}.tsan)

@@ -12,14 +12,17 @@ std::string target_name(Variant variant, const Kata& kata, bool tsan) {
                      tsan ? ".tsan" : "");
 }
 
-std::vector<std::string> targets_for(Variant variant, const std::vector<const Kata*>& katas,
-                                     bool with_tsan) {
-  std::vector<std::string> targets;
-  for (const Kata* kata : katas) {
-    targets.push_back(target_name(variant, *kata));
-    if (with_tsan && kata->tsan) targets.push_back(target_name(variant, *kata, true));
+void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Paths& paths,
+              std::size_t katas_in_manifest) {
+  if (katas.size() <= 1) return;  // grade_kata builds a single kata itself
+  const std::string side = variant == Variant::Kata ? "kata" : "solution";
+  std::vector<std::string> goals;
+  if (katas.size() == katas_in_manifest) {
+    goals.push_back(side + "s.all");
+  } else {
+    for (const Kata* kata : katas) goals.push_back(side + "." + kata->id + ".both");
   }
-  return targets;
+  build_targets(paths.build_dir, goals, /*keep_going=*/true, /*jobs=*/2);
 }
 
 KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& options) {
@@ -102,13 +105,12 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   return result;
 }
 
-std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas, const Paths& paths,
+std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas,
+                                    std::size_t katas_in_manifest, const Paths& paths,
                                     const GradeOptions& options,
                                     const std::function<void(const KataResult&)>& on_result) {
-  // One parallel keep-going build of everything: afterwards each kata's own build is a no-op
-  // unless it failed, in which case it fails again quickly and we get its error alone.
-  build_targets(paths.build_dir, targets_for(options.variant, katas, options.with_tsan),
-                /*keep_going=*/true, /*jobs=*/2);
+  // A kata that fails to build is built again, alone, by grade_kata: that gives its own error.
+  prebuild(options.variant, katas, paths, katas_in_manifest);
   std::vector<KataResult> results;
   for (const Kata* kata : katas) {
     results.push_back(grade_kata(*kata, paths, options));

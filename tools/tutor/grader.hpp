@@ -28,9 +28,10 @@ enum class Variant { Kata, Solution };
 
 std::string target_name(Variant variant, const Kata& kata, bool tsan = false);
 
-// The targets a grading run needs for these katas (the .tsan ones for flagged katas).
-std::vector<std::string> targets_for(Variant variant, const std::vector<const Kata*>& katas,
-                                     bool with_tsan);
+// Builds what grading these katas needs, in parallel and past errors, so that each kata's own
+// build afterwards is quick (and repeats only its own errors).
+void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Paths& paths,
+              std::size_t katas_in_manifest);
 
 struct GradeOptions {
   Variant variant = Variant::Kata;
@@ -42,7 +43,8 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
 
 // Builds everything first with keep-going (fast, in parallel), then grades kata by kata.
 // `on_result` is called as each kata finishes, so a report can be printed as it goes.
-std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas, const Paths& paths,
+std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas,
+                                    std::size_t katas_in_manifest, const Paths& paths,
                                     const GradeOptions& options,
                                     const std::function<void(const KataResult&)>& on_result);
 

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "builder.hpp"
 #include "grader.hpp"
 #include "manifest.hpp"
 #include "report.hpp"
@@ -56,7 +55,7 @@ int grade(const Manifest& manifest, const Paths& paths, const std::string& only)
   Table table(stdout);
   table.header();
   GradeOptions options;
-  auto results = grade_katas(katas, paths, options, [&](const KataResult& k) { table.row(k); });
+  auto results = grade_katas(katas, manifest.katas.size(), paths, options, [&](const KataResult& k) { table.row(k); });
   const fs::path json_file = paths.build_dir / "results.json";
   const fs::path junit_file = paths.build_dir / "junit.xml";
   write_file(json_file, results_json(results, "katas"));
@@ -129,7 +128,7 @@ int start(const Manifest& manifest, const Paths& paths) {
   options.stop_at_first_failure = true;
   // Build everything once (in parallel), then grade in course order up to the first kata that
   // does not pass yet: that is where the learner is.
-  build_targets(paths.build_dir, targets_for(Variant::Kata, all, true), true, 2);
+  prebuild(Variant::Kata, all, paths, all.size());
   int done = 0;
   for (const Kata* kata : all) {
     KataResult r = grade_kata(*kata, paths, options);
