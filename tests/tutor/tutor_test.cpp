@@ -157,6 +157,8 @@ TEST(Grading, ARaceIsFailUnderThreadSanitizer) {
   TestResult r = run_test(run);
   EXPECT_EQ(r.status, Status::Fail);
   EXPECT_TRUE(contains(r.message, "data race")) << r.message;
+  EXPECT_EQ(r.message.find("ThreadSanitizer"), r.message.rfind("ThreadSanitizer"))
+      << "say it once: " << r.message;
   EXPECT_TRUE(contains(r.message, "tests/tutor/fixtures/race_test.cpp")) << r.message;
 }
 

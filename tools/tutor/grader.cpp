@@ -92,8 +92,10 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
       TestResult under_tsan = run_test(run);
       if (under_tsan.status != Status::Pass) {
         t = under_tsan;
-        t.message = "under ThreadSanitizer: " + t.message;
-        t.summary = "under TSan: " + t.summary;
+        if (t.message.rfind("ThreadSanitizer", 0) != 0) {
+          t.message = "under ThreadSanitizer: " + t.message;
+          t.summary = "under TSan: " + t.summary;
+        }
       }
       t.seconds += under_tsan.seconds;
     }

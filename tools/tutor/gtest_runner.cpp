@@ -76,7 +76,16 @@ std::string explain_output(const std::string& output) {
        "the system refused to start another thread or process: too many were started at once "
        "(the kata's process limit), probably in a loop that never ends."},
       {"pure virtual method called", "an object was used after it was destroyed."},
-      {"double free", "memory was freed twice: two owners, or a use after the object died."},
+      {"double free", "memory was freed twice: two owners, a use after the object died, or a "
+                      "container (a std::vector, a std::map) changed by several threads at once."},
+      {"corrupted", "the heap was corrupted: often a container (a std::vector, a std::map) "
+                    "changed by several threads at once without a lock."},
+      {"free(): invalid", "the heap was corrupted: often a container changed by several "
+                          "threads at once without a lock."},
+      {"bad_function_call",
+       "an empty std::function was called: often a thread that started before the member it "
+       "uses was constructed (declare the std::thread/std::jthread member last), or one that "
+       "still runs after its object died."},
   };
   for (const auto& k : known)
     if (output.find(k.needle) != std::string::npos)
@@ -90,7 +99,7 @@ std::string summarize_tsan(const std::string& output, const fs::path& source_dir
   std::istringstream lines(output.substr(at));
   std::string line, headline, detail;
   std::getline(lines, headline);
-  headline = headline.substr(std::string("WARNING: ").size());
+  headline = headline.substr(std::string("WARNING: ThreadSanitizer: ").size());
   auto paren = headline.find(" (pid=");
   if (paren != std::string::npos) headline.erase(paren);
   // Keep the access lines ("Write of size 4 ... by thread T2:") each followed by the first
@@ -120,9 +129,12 @@ std::string summarize_tsan(const std::string& output, const fs::path& source_dir
     }
   }
   return shorten_paths(
-      fmt::format("ThreadSanitizer: {} — two threads touched the same memory without "
-                  "synchronization (a mutex, an atomic, or a join between them).{}",
-                  headline, detail),
+      fmt::format("ThreadSanitizer found a {}: {}{}", headline,
+                  headline.rfind("data race", 0) == 0
+                      ? "two threads touched the same memory, at least one writing, with nothing "
+                        "ordering them (a mutex, an atomic, or a join between them)."
+                      : "see its report in the test's output.",
+                  detail),
       source_dir);
 }
 

@@ -138,7 +138,10 @@ int start(const Manifest& manifest, const Paths& paths) {
       continue;
     }
     const Lesson* lesson = manifest.find_lesson(kata->lesson);
-    fmt::print("\n{} of {} katas done. Next:\n\n", done, all.size());
+    if (done == 0)
+      fmt::print("\nNo kata passes yet. Start here:\n\n");
+    else
+      fmt::print("\nThe first {} of {} katas pass. Next:\n\n", done, all.size());
     fmt::print("  {}\n", bold(fmt::format("Kata {} · {}", kata->id, kata->title)));
     fmt::print("  Read   lessons/{}/README.md ({})\n", lesson->dir, lesson->title);
     for (const auto& file : kata->files) fmt::print("  Edit   katas/{}/{}\n", kata->dir, file);
@@ -210,7 +213,7 @@ int solution(const Manifest& manifest, const Paths& paths, const std::string& id
           "point. Try `make hint KATA={}`; if you really want it, `make solution KATA={} "
           "FORCE=1`.\n",
           kata.id, status_name(r.status), kata.id, kata.id);
-      return 1;
+      return 0;  // a refusal, not an error
     }
   }
   for (const auto& file : kata.files) {
