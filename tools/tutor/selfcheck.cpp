@@ -148,7 +148,7 @@ void check_demos(const Manifest& manifest, const Paths& paths, Tally& tally) {
 
 void check_framework(const Paths& paths, Tally& tally) {
   fmt::print("\nframework self-tests\n");
-  for (const char* target : {"testkit_selftest", "tutor_selftest"}) {
+  for (const char* target : {"testkit_selftest", "testkit_selftest.tsan", "tutor_selftest"}) {
     const fs::path binary = paths.binary(target);
     std::string error;
     auto names = list_tests(binary, &error);
@@ -162,6 +162,7 @@ void check_framework(const Paths& paths, Tally& tally) {
       run.test = name;
       run.timeout = std::chrono::seconds(120);
       run.source_dir = paths.source_dir;
+      run.tsan = std::string(target).ends_with(".tsan");
       TestResult r = run_test(run);
       tally.item(r.status == Status::Pass,
                  fmt::format("{} {} ({:.2f} s)", target, name, r.seconds),
