@@ -121,6 +121,29 @@ void append_capped(std::string& out, const char* data, std::size_t n, std::size_
   }
 }
 
+// The process group of the test running now. If the tutor itself is interrupted (Ctrl-C in
+// the terminal reaches only the foreground group, not the test's own), a deadlocked test would
+// otherwise live on: the handler kills it first, then ends the tutor the usual way.
+volatile sig_atomic_t running_group = 0;
+
+void kill_running_group_and_exit(int sig) {
+  if (running_group > 0) killpg(running_group, SIGKILL);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void install_interrupt_handlers() {
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction action {};
+    action.sa_handler = kill_running_group_and_exit;
+    sigemptyset(&action.sa_mask);
+    sigaction(sig, &action, nullptr);
+  }
+}
+
 }  // namespace
 
 std::string describe_signal(int sig) {
@@ -203,6 +226,8 @@ RunResult run_command(const RunRequest& request) {
     _exit(127);
   }
   setpgid(pid, pid);  // also from the parent, so there is no window where killpg misses it
+  install_interrupt_handlers();
+  running_group = pid;
   close(fds[1]);
 
   const auto deadline = started + request.timeout;
@@ -237,6 +262,7 @@ RunResult run_command(const RunRequest& request) {
       exited = true;
     }
   }
+  running_group = 0;
   // Whatever the test left running dies with it.
   if (killpg(pid, 0) == 0) {
     ++result.leftovers_killed;
