@@ -42,6 +42,8 @@ function(_kata_test_target target test_source code_dir sanitize)
     target_precompile_headers(${target} REUSE_FROM kata_pch_tsan)
   else()
     target_precompile_headers(${target} REUSE_FROM kata_pch)
+    # kill(-1, ...) and kill(0, ...) are refused with a message (see the file for why).
+    target_sources(${target} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/testkit/guard_kill.cpp)
   endif()
 endfunction()
 

@@ -140,6 +140,12 @@ TEST(Grading, AnEarlyExitIsCrash) {
   EXPECT_TRUE(contains(r.message, "exited with code 3")) << r.message;
 }
 
+TEST(Grading, KillOfEveryProcessIsRefusedAndExplained) {
+  TestResult r = outcome("KillsEveryProcess");
+  EXPECT_EQ(r.status, Status::Fail);
+  EXPECT_TRUE(contains(r.message, "refused kill(-1, 15)")) << r.message;
+}
+
 TEST(Grading, AProcessLimitStopsAForkLoop) {
   Limits limits;
   limits.processes = 32;

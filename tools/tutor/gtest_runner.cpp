@@ -170,7 +170,14 @@ TestResult classify(const std::string& test, const RunResult& process,
   result.seconds = process.seconds;
   const std::string output = shorten_paths(process.output, run.source_dir);
   const std::string tsan = run.tsan ? summarize_tsan(process.output, run.source_dir) : "";
-  const std::string explained = explain_output(output);
+  std::string explained = explain_output(output);
+  // testkit's own notes on what it refused (e.g. kill(-1, ...)) come first: they name the bug.
+  if (auto at = output.find("[testkit] refused"); at != std::string::npos) {
+    const auto start = at + std::string("[testkit] ").size();
+    const auto end = output.find('\n', start);
+    explained = output.substr(start, end == std::string::npos ? end : end - start) +
+                (explained.empty() ? "" : " " + explained);
+  }
   const std::string limit_note =
       process.hit_process_limit
           ? fmt::format(" The test hit its limit of {} processes and threads at once: is a child "
@@ -237,6 +244,7 @@ TestResult classify(const std::string& test, const RunResult& process,
   if (!failure.empty()) {
     result.status = Status::Fail;
     result.message = failure + limit_note;
+    if (!explained.empty()) result.message += "\n" + explained;
     if (!tsan.empty()) result.message += "\n" + tsan;
     result.summary = one_line(failure.substr(0, failure.find("\n---\n")));  // the first one
     return result;

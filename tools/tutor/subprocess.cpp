@@ -157,10 +157,14 @@ std::string describe_signal(int sig) {
     case SIGBUS: return "SIGBUS (bus error: bad memory access)";
     case SIGFPE: return "SIGFPE (arithmetic error, e.g. division by zero)";
     case SIGILL: return "SIGILL (illegal instruction)";
-    case SIGKILL: return "SIGKILL (killed: out of memory or a resource limit)";
+    case SIGKILL:
+      return "SIGKILL (killed: out of memory, a resource limit, or a kill() that reached the "
+             "test itself, e.g. through a wrong pid)";
     case SIGXCPU: return "SIGXCPU (CPU time limit exceeded: a busy loop that never ends?)";
     case SIGPIPE: return "SIGPIPE (wrote to a pipe whose reading end was closed)";
-    case SIGTERM: return "SIGTERM (terminated)";
+    case SIGTERM:
+      return "SIGTERM (terminated: a SIGTERM reached the test itself; a kill() with a wrong "
+             "pid, such as one left at -1 or 0?)";
     default: return fmt::format("signal {} ({})", sig, strsignal(sig));
   }
 }

@@ -22,11 +22,17 @@
 
 namespace testkit {
 
-// Calls fn() and returns its result, or ends the test process with a TIMEOUT message naming
-// `what` if fn has not returned within `deadline`. Exceptions thrown by fn reach the caller.
+// What usually makes a call hang, said when the test gives no hint of its own.
+inline const char* const kUsualHangCauses =
+    "Something is waiting for an event that never comes: a join on a thread that never ends, a "
+    "lock that is never released, or a wait that nobody notifies.";
+
+// Calls fn() and returns its result, or ends the test process with the message
+// "[testkit] TIMEOUT: <what> did not finish within <deadline>. <hint>" if fn has not returned
+// by then. Give a `hint` that names this kata's likely causes. Exceptions reach the caller.
 template <typename Fn>
-auto finishes_within(std::chrono::milliseconds deadline, const std::string& what, Fn&& fn)
-    -> decltype(fn()) {
+auto finishes_within(std::chrono::milliseconds deadline, const std::string& what, Fn&& fn,
+                     const std::string& hint = kUsualHangCauses) -> decltype(fn()) {
   using Result = decltype(fn());
   struct Shared {
     std::mutex mutex;
@@ -55,11 +61,8 @@ auto finishes_within(std::chrono::milliseconds deadline, const std::string& what
   {
     std::unique_lock lock(shared->mutex);
     if (!shared->done_cv.wait_for(lock, deadline, [&] { return shared->done; })) {
-      std::fprintf(stderr,
-                   "\n[testkit] TIMEOUT: %s did not finish within %.1f s. Something is waiting "
-                   "for an event that never comes: a join on a thread that never ends, a "
-                   "lock that is never released, or a wait that nobody notifies.\n",
-                   what.c_str(), static_cast<double>(deadline.count()) / 1000.0);
+      std::fprintf(stderr, "\n[testkit] TIMEOUT: %s did not finish within %.1f s. %s\n",
+                   what.c_str(), static_cast<double>(deadline.count()) / 1000.0, hint.c_str());
       std::fflush(stderr);
       std::_Exit(124);
     }
