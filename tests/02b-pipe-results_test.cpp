@@ -37,14 +37,13 @@ void die_with_parent(pid_t parent) {
 // run_and_collect with a deadline that turns a deadlock into a clear TIMEOUT message.
 Results run(const Bodies& bodies, const std::string& what) {
   return testkit::finishes_within(
-      std::chrono::seconds(5),
-      "run_and_collect() " + what +
-          ". A pipe program that hangs is waiting for something that never happens: either a "
-          "read() waiting for end of file while some process still holds a write end of that "
-          "pipe (close the ends you do not use, in parent and child, right after fork), or a "
-          "waitpid() on a child that is stuck in write() because its pipe (64 KiB) is full and "
-          "nobody reads it (read everything first, then wait). run_and_collect()",
-      [&] { return kata::run_and_collect(bodies); });
+      std::chrono::seconds(5), "run_and_collect() " + what,
+      [&] { return kata::run_and_collect(bodies); },
+      "A pipe program that hangs is waiting for something that never happens: either a read() "
+      "waiting for end of file while some process still holds a write end of that pipe (close "
+      "the ends you do not use, in parent and child, right after fork), or a waitpid() on a "
+      "child that is stuck in write() because its pipe (64 KiB) is full and nobody reads it "
+      "(read everything first, then wait).");
 }
 
 // Deterministic bytes of every value 0..255 (including '\0'), different for each seed.

@@ -54,6 +54,15 @@ std::vector<int> fork_and_wait(const std::vector<std::function<int()>>& bodies) 
   return codes;
 }
 
+// What makes counting in shared memory hang (instead of miscount).
+const char* const kHangHint =
+    "A process is waiting for a wake-up that never comes. A std::mutex (or a pthread mutex "
+    "initialised without PTHREAD_PROCESS_SHARED) placed in shared memory still keeps two "
+    "processes out of each other's way, but its unlock wakes waiters only in the process that "
+    "unlocks: a waiter in another process sleeps forever. Use a lock-free std::atomic<long> and "
+    "fetch_add (or a pthread mutex made with "
+    "pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED)).";
+
 // How many memory mappings this process has (one line each in /proc/self/maps).
 int mapping_count() {
   std::ifstream maps("/proc/self/maps");
@@ -101,12 +110,15 @@ TEST_F(SharedMemory, StartsAtZeroAndCountsInTheParent) {
 
 TEST_F(SharedMemory, TheParentSeesWhatAChildAdded) {
   kata::SharedCounter counter;
-  std::vector<int> codes = testkit::finishes_within(5s, "a child adding 5 to the counter", [&] {
-    return fork_and_wait({[&counter] {
-      counter.add(5);
-      return 0;
-    }});
-  });
+  std::vector<int> codes = testkit::finishes_within(
+      5s, "a child adding 5 to the counter",
+      [&] {
+        return fork_and_wait({[&counter] {
+          counter.add(5);
+          return 0;
+        }});
+      },
+      kHangHint);
   ASSERT_EQ(codes, std::vector<int>{0}) << "the child that called add(5) did not end normally";
   EXPECT_EQ(counter.value(), 5)
       << "a child called add(5), but the parent sees " << counter.value()
@@ -118,12 +130,15 @@ TEST_F(SharedMemory, TheParentSeesWhatAChildAdded) {
 TEST_F(SharedMemory, AChildSeesWhatTheParentAdded) {
   kata::SharedCounter counter;
   counter.add(3);
-  std::vector<int> codes = testkit::finishes_within(5s, "a child reading the counter", [&] {
-    return fork_and_wait({[&counter] {
-      // The child reports the value it sees as its exit code.
-      return static_cast<int>(counter.value());
-    }});
-  });
+  std::vector<int> codes = testkit::finishes_within(
+      5s, "a child reading the counter",
+      [&] {
+        return fork_and_wait({[&counter] {
+          // The child reports the value it sees as its exit code.
+          return static_cast<int>(counter.value());
+        }});
+      },
+      kHangHint);
   ASSERT_EQ(codes.size(), 1u);
   EXPECT_EQ(codes[0], 3) << "the parent added 3 before forking; the child should see 3";
 }
@@ -131,9 +146,9 @@ TEST_F(SharedMemory, AChildSeesWhatTheParentAdded) {
 TEST_F(SharedMemory, CountInProcessesIsExact) {
   constexpr int kProcesses = 4;
   constexpr long kIncrements = 100000;
-  long total = testkit::finishes_within(5s, "count_in_processes(4, 100000)", [] {
-    return kata::count_in_processes(kProcesses, kIncrements);
-  });
+  long total = testkit::finishes_within(
+      5s, "count_in_processes(4, 100000)",
+      [] { return kata::count_in_processes(kProcesses, kIncrements); }, kHangHint);
   EXPECT_EQ(total, kProcesses * kIncrements)
       << kProcesses << " processes added 1 each " << kIncrements << " times, but the parent sees "
       << total
@@ -161,7 +176,7 @@ TEST_F(SharedMemory, NoAdditionIsLostWhenProcessesAddTogether) {
   });
   std::vector<int> codes = testkit::finishes_within(
       8s, "four children adding 1 to the counter a million times each",
-      [&] { return fork_and_wait(bodies); });
+      [&] { return fork_and_wait(bodies); }, kHangHint);
   ASSERT_EQ(codes, std::vector<int>(kProcesses, 0)) << "a child did not end normally";
   const long expected = kProcesses * kIncrements;
   const long total = counter.value();
