@@ -1,10 +1,11 @@
-// Tests for kata 01a: run_in_threads(items, work) starts one thread per item, runs them all at
-// the same time, and returns only after every call has finished.
+// Tests for kata 01a: run_in_threads(items, work) starts one new thread per item, runs them all
+// at the same time, and returns only after every call has finished.
 //
 // State the work touches lives in a shared_ptr that the work lambda owns a copy of: if a
 // learner's version lets threads outlive the call (detach), they still touch valid memory and
 // the test can report the mistake instead of crashing.
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -34,6 +38,23 @@ std::vector<int> make_items(int count) {
   return items;
 }
 
+std::string to_text(const std::vector<int>& values) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i == 0 ? "" : ", ") << values[i];
+  return out.str();
+}
+
+// True if somebody called detach() on the std::thread that runs the caller. glibc records a
+// thread's detach state, and pthread_getattr_np reports it; no std:: API can ask this.
+bool this_thread_is_detached() {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+  int state = PTHREAD_CREATE_JOINABLE;
+  pthread_attr_getdetachstate(&attr, &state);
+  pthread_attr_destroy(&attr);
+  return state == PTHREAD_CREATE_DETACHED;
+}
+
 TEST_F(SpawnAndJoin, EveryItemIsProcessedExactlyOnce) {
   struct Seen {
     std::mutex mutex;
@@ -50,21 +71,36 @@ TEST_F(SpawnAndJoin, EveryItemIsProcessedExactlyOnce) {
   });
 
   std::lock_guard lock(seen->mutex);
+  std::vector<int> missing, repeated, unknown;
   for (int item : items) {
-    const int calls = seen->calls.count(item) != 0 ? seen->calls.at(item) : 0;
-    EXPECT_EQ(calls, 1) << "work(" << item << ") ran " << calls
-                        << " time(s); every item must be processed exactly once. If an item is "
-                           "missing and another repeats, the threads did not each get their own "
-                           "copy of the item: pass it by value, do not capture the loop "
-                           "variable by reference.";
+    auto found = seen->calls.find(item);
+    if (found == seen->calls.end()) missing.push_back(item);
+    else if (found->second > 1) repeated.push_back(item);
   }
   for (const auto& [item, calls] : seen->calls) {
     bool known = false;
     for (int expected : items) known = known || expected == item;
-    EXPECT_TRUE(known) << "work() was called with " << item << " (" << calls
-                       << " time(s)), which is not in the list: a thread read a variable that "
-                          "had changed or no longer existed. Give each thread its own copy of "
-                          "its item.";
+    if (!known) unknown.push_back(item);
+  }
+
+  // A repeated or made-up item means threads read a variable that had changed or died: the
+  // evident cause is a lambda that captured the loop variable by reference. A missing item
+  // alone has other causes (a loop that stops early, a call that had not run yet when the
+  // function returned), so it gets its own message.
+  if (!repeated.empty() || !unknown.empty()) {
+    ADD_FAILURE() << "work() ran more than once for item(s) [" << to_text(repeated)
+                  << "], was called with item(s) [" << to_text(unknown)
+                  << "] that are not in the list, and never ran for [" << to_text(missing)
+                  << "]. The threads did not each get their own copy of their item: a lambda "
+                     "that captures the loop variable by reference ([&]) reads it later, "
+                     "after it has changed or died. Pass the item by value: "
+                     "std::thread(work, item), or capture [item].";
+  } else if (!missing.empty()) {
+    ADD_FAILURE() << "work() never ran for " << missing.size() << " of " << items.size()
+                  << " items: [" << to_text(missing)
+                  << "]. Start a thread for every item (does the loop stop early?), and join "
+                     "each one before returning: a thread that was not joined may not have "
+                     "run yet when run_in_threads returns.";
   }
 }
 
@@ -84,64 +120,136 @@ TEST_F(SpawnAndJoin, AllCallsRunAtTheSameTime) {
     });
   });
 
-  EXPECT_TRUE(shared->barrier.completed())
-      << "each call waits (up to 2 s) until all " << kCalls
-      << " calls are running, but at most " << shared->probe.max_in_flight() << " of "
-      << kCalls
-      << " ever ran at the same time. Did you join each thread right after starting it? "
-         "join() waits for that thread to finish, so the next one starts only afterwards. "
-         "Start every thread first, then join them all.";
   EXPECT_EQ(shared->probe.entries(), kCalls)
-      << "work() should have been called once per item";
+      << "work() was called " << shared->probe.entries() << " times for " << kCalls
+      << " items: it must be called once per item";
+  const int most = shared->probe.max_in_flight();
+  if (most <= 1) {
+    EXPECT_TRUE(shared->barrier.completed())
+        << "each call waits (up to 2 s) until all " << kCalls
+        << " calls are running, but at most " << most << " of " << kCalls
+        << " ever ran at the same time: the calls took turns. Did you join each thread right "
+           "after starting it? join() waits for that thread to finish, so the next one starts "
+           "only afterwards. Or do the calls share a lock, or is a discarded std::async "
+           "future waiting at the end of each statement? Start every thread first, then join "
+           "them all.";
+  } else {
+    EXPECT_TRUE(shared->barrier.completed())
+        << "each call waits (up to 2 s) until all " << kCalls << " calls are running, but only "
+        << most << " of " << kCalls
+        << " ever ran at the same time. Start a thread for every item, all of them before you "
+           "join any: do you start fewer threads than items, or wait for some before starting "
+           "the rest?";
+  }
+}
+
+TEST_F(SpawnAndJoin, EachCallRunsOnANewThreadOfItsOwn) {
+  constexpr int kCalls = 6;
+  // All calls wait at a barrier, so they are all alive at once: live threads never share an
+  // id, so equal ids mean the same thread ran two calls.
+  struct Shared {
+    testkit::TimedBarrier barrier{kCalls, 2s};
+    std::mutex mutex;
+    std::map<int, std::thread::id> thread_of;  // item -> the thread work(item) ran on
+  };
+  auto shared = std::make_shared<Shared>();
+  const std::vector<int> items = make_items(kCalls);
+
+  std::thread::id caller;
+  testkit::finishes_within(6s, "run_in_threads with 6 calls that wait for each other", [&] {
+    caller = std::this_thread::get_id();
+    kata::run_in_threads(items, [shared](int item) {
+      {
+        std::lock_guard lock(shared->mutex);
+        shared->thread_of[item] = std::this_thread::get_id();
+      }
+      shared->barrier.arrive_and_wait();
+    });
+  });
+
+  std::lock_guard lock(shared->mutex);
+  for (const auto& [item, id] : shared->thread_of) {
+    EXPECT_NE(id, caller) << "work(" << item
+                          << ") ran on the thread that called run_in_threads, not on a new "
+                             "thread. Every call gets its own std::thread, the last item too; "
+                             "the caller only starts them and joins them.";
+  }
+  if (!shared->barrier.completed()) return;  // not together: AllCallsRunAtTheSameTime says why
+  std::map<std::thread::id, std::vector<int>> items_of;
+  for (const auto& [item, id] : shared->thread_of) items_of[id].push_back(item);
+  for (const auto& [id, on_it] : items_of) {
+    EXPECT_EQ(on_it.size(), 1u) << "the calls for items [" << to_text(on_it)
+                                << "] all ran on one and the same thread. Start one new "
+                                   "std::thread per item.";
+  }
 }
 
 TEST_F(SpawnAndJoin, ReturnsOnlyAfterEveryCallHasFinished) {
   constexpr int kCalls = 4;
-  // Each call announces that it started, waits at a gate, then counts itself finished.
-  // A helper opens the gate once every call has started (or after 2 s) and after giving a
-  // too-early return 300 ms to show itself. A correct run_in_threads cannot return while the
-  // gate is shut, so a return before it opens is always a bug.
+  const std::vector<int> items = make_items(kCalls);
+  // Every call announces that it started and then waits at a gate. The gate opens as soon as
+  // run_in_threads returns (a correct one cannot: it is still joining the waiting calls), or
+  // else, once all calls have started, one call at a time: item 0 after 200 ms, item 1 after
+  // 400 ms, ... A correct run_in_threads therefore returns after about 800 ms, with every call
+  // finished. One that returns early (detach, then sleep) is caught whatever it sleeps: every
+  // call also checks whether its own thread has been detached. Releasing the calls in item
+  // order also catches "join all but detach one": that detach comes right after the joins
+  // before it, so it happens while its call is still held.
   struct Shared {
     std::mutex mutex;
     std::condition_variable changed;
     int started = 0;
-    bool gate_open = false;
+    bool together = true;  // false once a call gave up waiting for the others to start
+    std::chrono::steady_clock::time_point all_started;
     bool returned = false;
-    std::atomic<int> finished{0};
+    int finished = 0;
+    std::vector<int> detached;  // items whose call ran on a detached thread
   };
   auto shared = std::make_shared<Shared>();
 
-  std::thread gatekeeper([shared] {
-    std::unique_lock lock(shared->mutex);
-    shared->changed.wait_for(lock, 2s, [&] { return shared->started == kCalls; });
-    shared->changed.wait_for(lock, 300ms, [&] { return shared->returned; });
-    shared->gate_open = true;
-    shared->changed.notify_all();
-  });
-
   int finished_at_return = -1;
   testkit::finishes_within(6s, "run_in_threads with 4 calls that wait at a gate", [&] {
-    kata::run_in_threads(make_items(kCalls), [shared](int) {
+    kata::run_in_threads(items, [shared](int item) {
       std::unique_lock lock(shared->mutex);
-      ++shared->started;
+      if (++shared->started == kCalls) shared->all_started = std::chrono::steady_clock::now();
       shared->changed.notify_all();
-      shared->changed.wait(lock, [&] { return shared->gate_open; });
-      lock.unlock();
-      std::this_thread::sleep_for(10ms);  // a little work after the gate
-      shared->finished.fetch_add(1);
+      // Calls that never run together (a sequential loop) are another test's business: wait
+      // at most 2 s for the others, then stop holding anybody.
+      if (!shared->changed.wait_for(lock, 2s, [&] {
+            return shared->started == kCalls || !shared->together;
+          })) {
+        shared->together = false;
+        shared->changed.notify_all();
+      }
+      if (shared->together) {
+        const auto release = shared->all_started + 200ms * ((item - 100) / 7 + 1);
+        shared->changed.wait_until(lock, release, [&] { return shared->returned; });
+      }
+      if (this_thread_is_detached()) shared->detached.push_back(item);
+      ++shared->finished;
     });
-    finished_at_return = shared->finished.load();
     std::lock_guard lock(shared->mutex);
+    finished_at_return = shared->finished;
     shared->returned = true;
     shared->changed.notify_all();
   });
-  gatekeeper.join();
 
-  EXPECT_EQ(finished_at_return, kCalls)
-      << "run_in_threads returned when only " << finished_at_return << " of " << kCalls
-      << " calls had finished. A function that starts threads must join every one of them "
-         "before it returns: a detached thread goes on running after the caller thinks the "
-         "work is done.";
+  std::lock_guard lock(shared->mutex);
+  if (shared->started < kCalls) {
+    ADD_FAILURE() << "work() was called only " << shared->started << " times for " << kCalls
+                  << " items: start a thread for every item.";
+  } else {
+    EXPECT_EQ(finished_at_return, kCalls)
+        << "run_in_threads returned when only " << finished_at_return << " of " << kCalls
+        << " calls had finished. A function that starts threads must join every one of them "
+           "before it returns: a detached thread goes on running after the caller thinks the "
+           "work is done, and no sleep makes sure it has finished.";
+  }
+  EXPECT_TRUE(shared->detached.empty())
+      << "the calls for items [" << to_text(shared->detached)
+      << "] ran on threads that had been detached. Nobody can wait for a detached thread, so "
+         "run_in_threads cannot know that its work has finished (a sleep only makes that "
+         "likely). Keep every std::thread in a vector and join() each one.";
 }
 
 TEST_F(SpawnAndJoin, AnEmptyListStartsNothing) {

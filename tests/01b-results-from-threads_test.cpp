@@ -4,13 +4,15 @@
 // The order in which the calls finish is chosen by the test (FinishOrder below), so "results
 // come back in input order although the threads finished in reverse" is checked the same way
 // on every run instead of depending on luck.
+#include <cxxabi.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <memory>
+#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -42,6 +44,16 @@ class RejectedInput : public std::invalid_argument {
  private:
   int input_;
 };
+
+// The readable name of a type ("std::runtime_error"): type_info::name() is the mangled one
+// ("St13runtime_error").
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = (status == 0 && readable != nullptr) ? readable : type.name();
+  std::free(readable);
+  return name;
+}
 
 std::string to_text(const std::vector<int>& values) {
   std::ostringstream out;
@@ -106,8 +118,10 @@ constexpr const char* kNotTogether =
     "never started. Start a thread for every input before you wait for any result.";
 
 TEST_F(ResultsFromThreads, ResultsComeBackInInputOrderEvenWhenTheyFinishInReverse) {
-  const std::vector<int> inputs = {1, 2, 3, 4, 5, 6, 7, 8};
-  auto order = std::make_shared<FinishOrder>(std::vector<int>{8, 7, 6, 5, 4, 3, 2, 1}, 2s);
+  // Neither the inputs nor their squares are sorted, so only input order gives the expected
+  // results: not the finishing order (reversed), and not sorting the results afterwards.
+  const std::vector<int> inputs = {3, 8, 1, 6, 2, 7, 5, 4};
+  auto order = std::make_shared<FinishOrder>(std::vector<int>{4, 5, 7, 2, 6, 1, 8, 3}, 2s);
 
   const std::vector<int> results = testkit::finishes_within(
       6s, "map_in_threads with 8 calls finishing in reverse order", [&] {
@@ -120,13 +134,14 @@ TEST_F(ResultsFromThreads, ResultsComeBackInInputOrderEvenWhenTheyFinishInRevers
       });
 
   EXPECT_TRUE(order->kept()) << kNotTogether;
-  EXPECT_EQ(results, (std::vector<int>{1, 4, 9, 16, 25, 36, 49, 64}))
+  EXPECT_EQ(results, (std::vector<int>{9, 64, 1, 36, 4, 49, 25, 16}))
       << "got the results " << to_text(results) << " for the inputs " << to_text(inputs)
       << ", while the calls finished in the order " << to_text(order->finished())
       << ". Results must come back in input order, whatever order the threads finish in. "
          "Pushing into one shared vector records the finishing order (and is a data race, "
-         "with results that can go missing); give each input its own place for its result, "
-         "e.g. its own std::future.";
+         "with results that can go missing), and sorting them afterwards gives sorted "
+         "order, not input order. Give each input its own place for its result, e.g. its "
+         "own std::future kept at the input's position.";
 }
 
 TEST_F(ResultsFromThreads, AllCallsRunAtTheSameTime) {
@@ -176,7 +191,7 @@ std::optional<RejectedInput> rejected_input_from(const std::string& what,
   } catch (const RejectedInput& e) {
     return e;
   } catch (const std::exception& e) {
-    ADD_FAILURE() << "the caller got an exception of type " << typeid(e).name()
+    ADD_FAILURE() << "the caller got an exception of type " << type_name(typeid(e))
                   << " with message \"" << e.what()
                   << "\" instead of the RejectedInput that fn threw. Pass the original "
                      "exception on (future.get() or std::rethrow_exception do), do not wrap "

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 
 #include "cooperative_stop.hpp"
@@ -24,6 +25,11 @@ using namespace std::chrono_literals;
 namespace {
 
 class CooperativeStop : public testkit::LeakCheckedTest {};
+
+constexpr const char* kSleepCannotBeWoken =
+    "A std::this_thread::sleep_for cannot be woken early: wait on a "
+    "std::condition_variable_any with the worker's stop_token, which wakes up as soon as a "
+    "stop is requested.";
 
 // Counts ticks and lets the test wait (with a bound) until a number of ticks has happened.
 // Shared through a shared_ptr so a worker that outlives its Ticker still touches valid memory.
@@ -86,12 +92,77 @@ TEST_F(CooperativeStop, DestroyingInterruptsTheWaitBetweenTicks) {
          "tick() right away, then wait for the interval";
 
   testkit::finishes_within(
-      5s,
-      "~Ticker() while its worker waits out a one-hour interval between ticks (a "
-      "std::this_thread::sleep_for cannot be woken early; wait on a std::condition_variable_any "
-      "with the worker's stop_token, which wakes up as soon as a stop is requested)",
-      [&] { ticker.reset(); });
+      5s, "~Ticker() while its worker waits out a one-hour interval between ticks",
+      [&] { ticker.reset(); }, kSleepCannotBeWoken);
   EXPECT_EQ(log->count(), 1) << "tick() should have run exactly once before the stop";
+}
+
+TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
+  // A stop that comes at the wrong moment can be lost: if request_stop() sets the flag and
+  // notifies while the worker holds no lock in common with it, the notify can fall after the
+  // worker checked the flag (still false) and before it started to wait. Nobody is waiting
+  // yet, so the notify wakes nobody, and the worker then sleeps out its whole interval. The
+  // gap lasts a few dozen nanoseconds, so one try rarely hits it; thousands of create/destroy
+  // cycles, each destroying at a slightly different moment right after the first tick, do.
+  //
+  // How fast this runs is no part of the test: the cycle count and the time budget only keep
+  // it to a few seconds (a slow machine simply runs fewer cycles). The destroying thread
+  // spins while it waits for the first tick, because waking up from a sleep takes far longer
+  // than the gap, but only for a moment: then it yields its core between looks, so that on a
+  // busy machine the worker gets to run. Under ThreadSanitizer every step (and the gap with
+  // it) is about 10x longer and spinning is dear, so there it yields at once; the gap is
+  // usually hit within a few hundred cycles there.
+#if defined(__SANITIZE_THREAD__)
+  constexpr int kCycles = 4000;
+  constexpr auto kBudget = 3s;
+  constexpr auto kSpinFor = 0us;
+#else
+  constexpr int kCycles = 25000;
+  constexpr auto kBudget = 5s;
+  constexpr auto kSpinFor = 200us;
+#endif
+  auto ticks = std::make_shared<std::atomic<int>>(0);
+  const auto stop_starting = std::chrono::steady_clock::now() + kBudget;
+  for (int cycle = 0; cycle < kCycles && std::chrono::steady_clock::now() < stop_starting;
+       ++cycle) {
+    // In the first cycle a wait that cannot be woken at all is as likely as a lost wake-up.
+    const std::string what =
+        "~Ticker() right after the first tick, in a one-hour interval, in cycle " +
+        std::to_string(cycle + 1) +
+        (cycle == 0 ? std::string() : " (the cycles before it stopped at once)");
+    const std::string hint =
+        (cycle == 0 ? std::string(kSleepCannotBeWoken) + " If it can be woken, the" : "The") +
+        " wake-up was lost. Did request_stop change the flag or notify without holding the "
+        "mutex the worker waits with? Then the wake-up can fall between the worker's check and "
+        "its wait; see 'Lost wake-ups' in the lesson.";
+    // Everything happens on the thread finishes_within starts, so that nothing (like starting
+    // a thread) lies between seeing the tick and destroying the Ticker.
+    const bool ticked = testkit::finishes_within(5s, what, [&] {
+      ticks->store(0);
+      std::optional<kata::Ticker> ticker;
+      ticker.emplace(std::chrono::hours(1), [ticks](std::stop_token) { ticks->fetch_add(1); });
+      const auto created = std::chrono::steady_clock::now();
+      bool seen = true;
+      for (long spins = 1; ticks->load() == 0; ++spins) {
+        if (spins % 64 != 0) continue;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - created < kSpinFor) continue;
+        if (now - created > 3s) {
+          seen = false;
+          break;
+        }
+        std::this_thread::yield();
+      }
+      // A varied short pause, so that the stop lands at a different point of the worker's
+      // way from its tick into its wait each time.
+      volatile int sink = 0;
+      for (int i = 0; i < cycle % 64; ++i) sink = sink + 1;
+      ticker.reset();
+      return seen;
+    }, hint);
+    ASSERT_TRUE(ticked) << "tick() was not called within 3 s of creating a Ticker (cycle "
+                        << cycle + 1 << "): the worker should call tick() right away";
+  }
 }
 
 TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
@@ -115,10 +186,8 @@ TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
          "pred)) instead of sleeping.";
 
   testkit::finishes_within(
-      5s,
-      "~Ticker() after request_stop(), while its worker waits out a one-hour interval "
-      "(a std::this_thread::sleep_for cannot be woken early)",
-      [&] { ticker.reset(); });
+      5s, "~Ticker() after request_stop(), while its worker waits out a one-hour interval",
+      [&] { ticker.reset(); }, kSleepCannotBeWoken);
   EXPECT_EQ(log->count(), 1) << "tick() should have run exactly once before the stop";
 }
 
