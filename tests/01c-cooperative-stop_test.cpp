@@ -153,10 +153,10 @@ TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
         }
         std::this_thread::yield();
       }
-      // A varied short pause, so that the stop lands at a different point of the worker's
-      // way from its tick into its wait each time.
+      // A varied short pause (0 to 1023 steps, at most a few microseconds), so that the stop
+      // lands at a different point of the worker's way from its tick into its wait each time.
       volatile int sink = 0;
-      for (int i = 0; i < cycle % 64; ++i) sink = sink + 1;
+      for (int i = 0; i < cycle * 7 % 1024; ++i) sink = sink + 1;
       ticker.reset();
       return seen;
     }, hint);
