@@ -42,7 +42,11 @@ void BM_ForkWaitpidWithParentMemory(benchmark::State& state) {
   for (auto _ : state) fork_and_wait();
   munmap(memory, size);
 }
-BENCHMARK(BM_ForkWaitpidWithParentMemory)->Arg(64)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForkWaitpidWithParentMemory)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // One byte to an echoing child and back, over two pipes.
 void BM_PipeRoundTrip(benchmark::State& state) {

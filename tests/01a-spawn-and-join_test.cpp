@@ -74,8 +74,10 @@ TEST_F(SpawnAndJoin, EveryItemIsProcessedExactlyOnce) {
   std::vector<int> missing, repeated, unknown;
   for (int item : items) {
     auto found = seen->calls.find(item);
-    if (found == seen->calls.end()) missing.push_back(item);
-    else if (found->second > 1) repeated.push_back(item);
+    if (found == seen->calls.end())
+      missing.push_back(item);
+    else if (found->second > 1)
+      repeated.push_back(item);
   }
   for (const auto& [item, calls] : seen->calls) {
     bool known = false;
@@ -126,8 +128,8 @@ TEST_F(SpawnAndJoin, AllCallsRunAtTheSameTime) {
   const int most = shared->probe.max_in_flight();
   if (most <= 1) {
     EXPECT_TRUE(shared->barrier.completed())
-        << "each call waits (up to 2 s) until all " << kCalls
-        << " calls are running, but at most " << most << " of " << kCalls
+        << "each call waits (up to 2 s) until all " << kCalls << " calls are running, but at most "
+        << most << " of " << kCalls
         << " ever ran at the same time: the calls took turns. Did you join each thread right "
            "after starting it? join() waits for that thread to finish, so the next one starts "
            "only afterwards. Or do the calls share a lock, or is a discarded std::async "
@@ -215,9 +217,8 @@ TEST_F(SpawnAndJoin, ReturnsOnlyAfterEveryCallHasFinished) {
       shared->changed.notify_all();
       // Calls that never run together (a sequential loop) are another test's business: wait
       // at most 2 s for the others, then stop holding anybody.
-      if (!shared->changed.wait_for(lock, 2s, [&] {
-            return shared->started == kCalls || !shared->together;
-          })) {
+      if (!shared->changed.wait_for(
+              lock, 2s, [&] { return shared->started == kCalls || !shared->together; })) {
         shared->together = false;
         shared->changed.notify_all();
       }

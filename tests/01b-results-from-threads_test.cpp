@@ -123,8 +123,8 @@ TEST_F(ResultsFromThreads, ResultsComeBackInInputOrderEvenWhenTheyFinishInRevers
   const std::vector<int> inputs = {3, 8, 1, 6, 2, 7, 5, 4};
   auto order = std::make_shared<FinishOrder>(std::vector<int>{4, 5, 7, 2, 6, 1, 8, 3}, 2s);
 
-  const std::vector<int> results = testkit::finishes_within(
-      6s, "map_in_threads with 8 calls finishing in reverse order", [&] {
+  const std::vector<int> results =
+      testkit::finishes_within(6s, "map_in_threads with 8 calls finishing in reverse order", [&] {
         return kata::map_in_threads(inputs, [order](int x) {
           order->wait_for_turn(x);
           const int square = x * x;
@@ -169,9 +169,9 @@ TEST_F(ResultsFromThreads, AllCallsRunAtTheSameTime) {
 }
 
 TEST_F(ResultsFromThreads, NoInputsGiveNoResults) {
-  const std::vector<int> results = testkit::finishes_within(
-      5s, "map_in_threads with no inputs",
-      [&] { return kata::map_in_threads({}, [](int x) { return x; }); });
+  const std::vector<int> results =
+      testkit::finishes_within(5s, "map_in_threads with no inputs",
+                               [&] { return kata::map_in_threads({}, [](int x) { return x; }); });
   EXPECT_TRUE(results.empty()) << "no inputs should give no results, got " << to_text(results);
 }
 
@@ -204,11 +204,11 @@ std::optional<RejectedInput> rejected_input_from(const std::string& what,
 }
 
 TEST_F(ResultsFromThreads, ACallsExceptionReachesTheCallerWithItsTypeAndMessage) {
-  const auto rejected = rejected_input_from(
-      "map_in_threads where the call for input 3 throws", {0, 1, 2, 3, 4, 5}, [](int x) {
-        if (x == 3) throw RejectedInput(x);
-        return x;
-      });
+  const auto rejected = rejected_input_from("map_in_threads where the call for input 3 throws",
+                                            {0, 1, 2, 3, 4, 5}, [](int x) {
+                                              if (x == 3) throw RejectedInput(x);
+                                              return x;
+                                            });
   if (!rejected) return;
   EXPECT_EQ(rejected->input(), 3) << "the exception arrived, but not the one fn(3) threw";
   EXPECT_STREQ(rejected->what(), "input 3 rejected")
@@ -218,13 +218,13 @@ TEST_F(ResultsFromThreads, ACallsExceptionReachesTheCallerWithItsTypeAndMessage)
 TEST_F(ResultsFromThreads, WhenSeveralCallsThrowTheFirstInInputOrderWins) {
   // Inputs 1 and 4 throw; the calls finish in reverse order, so 4 fails before 1 does.
   auto order = std::make_shared<FinishOrder>(std::vector<int>{5, 4, 3, 2, 1, 0}, 2s);
-  const auto rejected = rejected_input_from(
-      "map_in_threads where inputs 1 and 4 throw", {0, 1, 2, 3, 4, 5}, [order](int x) {
-        order->wait_for_turn(x);
-        order->done(x);
-        if (x == 1 || x == 4) throw RejectedInput(x);
-        return x;
-      });
+  const auto rejected = rejected_input_from("map_in_threads where inputs 1 and 4 throw",
+                                            {0, 1, 2, 3, 4, 5}, [order](int x) {
+                                              order->wait_for_turn(x);
+                                              order->done(x);
+                                              if (x == 1 || x == 4) throw RejectedInput(x);
+                                              return x;
+                                            });
   EXPECT_TRUE(order->kept()) << kNotTogether;
   if (!rejected) return;
   EXPECT_EQ(rejected->input(), 1)

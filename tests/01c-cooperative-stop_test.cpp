@@ -137,29 +137,32 @@ TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
         "its wait; see 'Lost wake-ups' in the lesson.";
     // Everything happens on the thread finishes_within starts, so that nothing (like starting
     // a thread) lies between seeing the tick and destroying the Ticker.
-    const bool ticked = testkit::finishes_within(5s, what, [&] {
-      ticks->store(0);
-      std::optional<kata::Ticker> ticker;
-      ticker.emplace(std::chrono::hours(1), [ticks](std::stop_token) { ticks->fetch_add(1); });
-      const auto created = std::chrono::steady_clock::now();
-      bool seen = true;
-      for (long spins = 1; ticks->load() == 0; ++spins) {
-        if (spins % 64 != 0) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (now - created < kSpinFor) continue;
-        if (now - created > 3s) {
-          seen = false;
-          break;
-        }
-        std::this_thread::yield();
-      }
-      // A varied short pause (0 to 1023 steps, at most a few microseconds), so that the stop
-      // lands at a different point of the worker's way from its tick into its wait each time.
-      volatile int sink = 0;
-      for (int i = 0; i < cycle * 7 % 1024; ++i) sink = sink + 1;
-      ticker.reset();
-      return seen;
-    }, hint);
+    const bool ticked = testkit::finishes_within(
+        5s, what,
+        [&] {
+          ticks->store(0);
+          std::optional<kata::Ticker> ticker;
+          ticker.emplace(std::chrono::hours(1), [ticks](std::stop_token) { ticks->fetch_add(1); });
+          const auto created = std::chrono::steady_clock::now();
+          bool seen = true;
+          for (long spins = 1; ticks->load() == 0; ++spins) {
+            if (spins % 64 != 0) continue;
+            const auto now = std::chrono::steady_clock::now();
+            if (now - created < kSpinFor) continue;
+            if (now - created > 3s) {
+              seen = false;
+              break;
+            }
+            std::this_thread::yield();
+          }
+          // A varied short pause (0 to 1023 steps, at most a few microseconds), so that the stop
+          // lands at a different point of the worker's way from its tick into its wait each time.
+          volatile int sink = 0;
+          for (int i = 0; i < cycle * 7 % 1024; ++i) sink = sink + 1;
+          ticker.reset();
+          return seen;
+        },
+        hint);
     ASSERT_TRUE(ticked) << "tick() was not called within 3 s of creating a Ticker (cycle "
                         << cycle + 1 << "): the worker should call tick() right away";
   }

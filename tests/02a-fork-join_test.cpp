@@ -1,6 +1,4 @@
 // Tests for kata 02a: fork children, wait for every one, report how each ended.
-#include "fork_join.hpp"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -28,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "fork_join.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/leak_checked_test.hpp"
 
@@ -203,8 +202,8 @@ TEST_F(ForkJoin, ReportsTheSignalThatKilledAChild) {
       << "child 0 called abort(), which ends it with SIGABRT (" << SIGABRT
       << "); the outcome says: " << describe(outcomes[0])
       << ". When WIFSIGNALED(status) is true, WTERMSIG(status) names the signal.";
-  EXPECT_FALSE(outcomes[1].exited) << "child 1 was killed by SIGKILL; the outcome says: "
-                                   << describe(outcomes[1]);
+  EXPECT_FALSE(outcomes[1].exited)
+      << "child 1 was killed by SIGKILL; the outcome says: " << describe(outcomes[1]);
   EXPECT_EQ(outcomes[1].signal, SIGKILL) << "child 1 was killed by SIGKILL (" << SIGKILL
                                          << "); the outcome says: " << describe(outcomes[1]);
   EXPECT_TRUE(outcomes[2].exited && outcomes[2].exit_code == 5)
@@ -226,15 +225,15 @@ TEST_F(ForkJoin, ABodyThatThrowsEndsItsChildWithCode1) {
 TEST_F(ForkJoin, ChildChangesOnlyItsOwnCopyOfMemory) {
   int number = 1;
   std::vector<int> numbers(1000, 7);
-  Outcomes outcomes = run(
-      {[&] {
-        number = 99;
-        numbers.assign(1000, 0);
-        numbers[0] = 42;
-        // Report what the child sees in its own copy.
-        return (number == 99 && numbers[0] == 42 && numbers[999] == 0) ? 10 : 20;
-      }},
-      "fork_join() with a child that overwrites the parent's variables");
+  Outcomes outcomes =
+      run({[&] {
+            number = 99;
+            numbers.assign(1000, 0);
+            numbers[0] = 42;
+            // Report what the child sees in its own copy.
+            return (number == 99 && numbers[0] == 42 && numbers[999] == 0) ? 10 : 20;
+          }},
+          "fork_join() with a child that overwrites the parent's variables");
 
   ASSERT_EQ(outcomes.size(), 1u) << "fork_join must return one outcome per body";
   EXPECT_EQ(number, 1) << "the child's write reached the parent's variable: the body must run in "
@@ -270,9 +269,8 @@ TEST_F(ForkJoin, ChildrenRunAtTheSameTime) {
     }
     return 0;
   });
-  Outcomes outcomes =
-      run(bodies, "fork_join() with three children that wait for each other",
-          std::chrono::seconds(8));
+  Outcomes outcomes = run(bodies, "fork_join() with three children that wait for each other",
+                          std::chrono::seconds(8));
   wait_for_stragglers(outcomes);
 
   ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kChildren))
@@ -289,9 +287,8 @@ TEST_F(ForkJoin, ChildrenRunAtTheSameTime) {
 }
 
 TEST_F(ForkJoin, ParentsUnwrittenOutputIsWrittenOnlyOnce) {
-  const std::filesystem::path path =
-      std::filesystem::temp_directory_path() /
-      ("kata02a-" + std::to_string(getpid()) + "-output.txt");
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("kata02a-" + std::to_string(getpid()) + "-output.txt");
   FILE* file = std::fopen(path.c_str(), "w");
   ASSERT_NE(file, nullptr) << "could not create " << path;
   // Fully buffered (the default for files): the line stays in this process's buffer, not yet
@@ -395,8 +392,8 @@ TEST_F(ForkJoin, ChildrenThatEndInReverseOrderAreMatchedByPid) {
     }
     EXPECT_TRUE(got.exited && got.exit_code == 20 + i)
         << "child " << i << " returned " << 20 + i << " but outcome " << i << " says it "
-        << describe(got) << whose
-        << ". Here the children ended in reverse order (child " << kChildren - 1
+        << describe(got) << whose << ". Here the children ended in reverse order (child "
+        << kChildren - 1
         << " first, child 0 last). A status from wait() or waitpid(-1, ...) belongs to the child "
            "whose pid the call returned, not to the next outcome in line: wait for each child "
            "by its own pid (waitpid(pid, &status, 0)), or match the returned pid to its outcome.";

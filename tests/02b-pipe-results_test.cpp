@@ -1,6 +1,4 @@
 // Tests for kata 02b: bring large results back from children through pipes.
-#include "pipe_results.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -17,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pipe_results.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/leak_checked_test.hpp"
 
@@ -106,8 +105,7 @@ TEST_F(PipeResults, ASmallResultArrives) {
   ASSERT_EQ(results.size(), 1u) << "run_and_collect must return one result per body";
   EXPECT_EQ(results[0].output, "hello from the child");
   EXPECT_TRUE(results[0].exited && results[0].exit_code == 0)
-      << "the child sent its result and ended normally; the result says: "
-      << describe(results[0]);
+      << "the child sent its result and ended normally; the result says: " << describe(results[0]);
 }
 
 TEST_F(PipeResults, OneMebibytePerChildArrivesIntact) {

@@ -1,6 +1,4 @@
 // Tests for kata 02c: a deadline for children (SIGTERM, grace period, SIGKILL, reap).
-#include "kill_hung_child.hpp"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "kill_hung_child.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/leak_checked_test.hpp"
 
@@ -214,14 +213,14 @@ TEST_F(KillHungChild, AChildThatIgnoresSigtermIsKilled) {
 
 TEST_F(KillHungChild, SigtermComesFirstAndTheGracePeriodIsGiven) {
   const pid_t parent = parent_;
-  Outcomes outcomes = run({[parent]() -> int {
-                            die_with_parent(parent);
-                            signal(SIGTERM, clean_up_and_leave);
-                            accept_sigterm();
-                            hang_forever();
-                          }},
-                          200ms, 3s,
-                          "with a child that hangs, then cleans up for 0.1 s on SIGTERM");
+  Outcomes outcomes =
+      run({[parent]() -> int {
+            die_with_parent(parent);
+            signal(SIGTERM, clean_up_and_leave);
+            accept_sigterm();
+            hang_forever();
+          }},
+          200ms, 3s, "with a child that hangs, then cleans up for 0.1 s on SIGTERM");
   ASSERT_EQ(outcomes.size(), 1u) << "run_with_deadline must return one outcome per body";
   EXPECT_TRUE(outcomes[0].timed_out)
       << "the child hung past the deadline: report it as timed out; it " << describe(outcomes[0]);

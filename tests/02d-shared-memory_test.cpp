@@ -1,6 +1,4 @@
 // Tests for kata 02d: a counter in memory shared by a parent and its children.
-#include "shared_counter.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -18,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "shared_counter.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/leak_checked_test.hpp"
 

@@ -1,4 +1,5 @@
-// Kata 01c · Cooperative stop                  lesson: lessons/01-threads/README.md#stopping-a-thread
+// Kata 01c · Cooperative stop                  lesson:
+// lessons/01-threads/README.md#stopping-a-thread
 //
 // A Ticker calls tick() on a background thread right away and then once every `interval`,
 // until it is asked to stop. A thread cannot be killed from outside; it has to notice the

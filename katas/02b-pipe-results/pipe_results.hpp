@@ -23,9 +23,9 @@ namespace kata {
 // What one child sent back, and how it ended.
 struct ChildResult {
   pid_t pid = -1;
-  bool exited = false;  // ended normally; see exit_code
-  int exit_code = -1;   // 0 when the result was sent, 1 when the body threw
-  int signal = 0;       // the signal that ended it, when !exited
+  bool exited = false;   // ended normally; see exit_code
+  int exit_code = -1;    // 0 when the result was sent, 1 when the body threw
+  int signal = 0;        // the signal that ended it, when !exited
   std::string output{};  // every byte the child sent
 };
 

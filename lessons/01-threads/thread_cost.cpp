@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
   int sink = 0;
   const Stats call = measure(samples, 1000, [&] { sink = add_one(sink); });
   const Stats thread = measure(samples, 1, [] { std::thread([] {}).join(); });
-  const Stats async = measure(samples, 1, [] { std::async(std::launch::async, [] { return 1; }).get(); });
+  const Stats async =
+      measure(samples, 1, [] { std::async(std::launch::async, [] { return 1; }).get(); });
 
   fmt::print("What it costs to run an empty function, {} samples each{}; {} hardware threads\n\n",
              samples, quick ? " (--quick: rough figures)" : "",
@@ -84,8 +85,9 @@ int main(int argc, char** argv) {
   row("plain function call", call);
   row("std::thread create + join", thread);
   row("std::async(launch::async) + get", async);
-  fmt::print("\nStarting a thread costs about {:.0f} plain calls; give each thread work that takes "
-             "much longer than {:.0f} µs, or reuse threads (a pool, lesson 03).\n",
-             thread.median_us / call.median_us, thread.median_us);
+  fmt::print(
+      "\nStarting a thread costs about {:.0f} plain calls; give each thread work that takes "
+      "much longer than {:.0f} µs, or reuse threads (a pool, lesson 03).\n",
+      thread.median_us / call.median_us, thread.median_us);
   return sink == -1 ? 1 : 0;  // use sink so the calls count as needed
 }

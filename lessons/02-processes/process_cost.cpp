@@ -156,10 +156,12 @@ int main(int argc, char** argv) {
   // fork copies the parent's page tables (not its pages): the bigger the parent, the slower.
   const std::vector<std::size_t> sizes_mib =
       quick ? std::vector<std::size_t>{0, 16, 64} : std::vector<std::size_t>{0, 64, 512};
-  fmt::print("fork() + waitpid() as the parent's memory grows (all of it touched);\n"
-             "transparent huge pages: {}\n\n",
-             transparent_huge_pages());
-  fmt::print("{:>16} {:>22} {:>28}\n", "parent memory", "child exits at once", "child writes every page");
+  fmt::print(
+      "fork() + waitpid() as the parent's memory grows (all of it touched);\n"
+      "transparent huge pages: {}\n\n",
+      transparent_huge_pages());
+  fmt::print("{:>16} {:>22} {:>28}\n", "parent memory", "child exits at once",
+             "child writes every page");
   for (std::size_t mib : sizes_mib) {
     const std::size_t size = mib * kMiB;
     char* memory = nullptr;
@@ -174,8 +176,8 @@ int main(int argc, char** argv) {
     const int fork_samples = quick ? 10 : (mib >= 512 ? 10 : 50);
     const int write_samples = quick ? 3 : (mib >= 512 ? 3 : 5);
     const double exits_us = median_us(fork_samples, fork_and_wait, 1);
-    const double writes_us =
-        median_us(write_samples, [&] { fork_write_all_and_wait(memory, size); }, 1);
+    const double writes_us = median_us(
+        write_samples, [&] { fork_write_all_and_wait(memory, size); }, 1);
     fmt::print("{:>12} MiB {:>19.2f} ms {:>25.1f} ms\n", mib, exits_us / 1000, writes_us / 1000);
     if (memory != nullptr) munmap(memory, size);
   }

@@ -1,4 +1,5 @@
-// Kata 01c · Cooperative stop                  lesson: lessons/01-threads/README.md#stopping-a-thread
+// Kata 01c · Cooperative stop                  lesson:
+// lessons/01-threads/README.md#stopping-a-thread
 //
 // A Ticker calls tick() on a background thread right away and then once every `interval`,
 // until it is asked to stop. A thread cannot be killed from outside; it has to notice the
@@ -53,8 +54,8 @@ class Ticker {
 
   std::chrono::milliseconds interval_;
   Tick tick_;
-  std::mutex mutex_;                   // only for the interruptible wait
-  std::condition_variable_any wake_;   // _any: the kind that accepts a stop_token
+  std::mutex mutex_;                  // only for the interruptible wait
+  std::condition_variable_any wake_;  // _any: the kind that accepts a stop_token
   std::jthread worker_;  // last member: it starts after (and is joined before) the ones it uses
 };
 

@@ -1,4 +1,5 @@
-// Kata 02d · Count in shared memory                lesson: lessons/02-processes/README.md#shared-memory
+// Kata 02d · Count in shared memory                lesson:
+// lessons/02-processes/README.md#shared-memory
 //
 // Make SharedCounter a counter that the parent and the children it forks all see and change
 // together, like multiprocessing.Value in Python. Every child's add() must reach the parent,
@@ -33,8 +34,8 @@ class SharedCounter {
   // MAP_SHARED: the page stays shared with every child forked later (instead of being copied
   // on write). MAP_ANONYMOUS: plain memory, not a file.
   SharedCounter() {
-    void* memory = mmap(nullptr, sizeof(Count), PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* memory =
+        mmap(nullptr, sizeof(Count), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
     count_ = new (memory) Count(0);  // build the atomic inside the shared page
   }

@@ -122,8 +122,9 @@ TEST(Children, ARunningChildIsReportedAndKilled) {
 
 TEST(FinishesWithin, ReturnsTheValueAndPassesExceptionsOn) {
   EXPECT_EQ(testkit::finishes_within(5000ms, "adding", [] { return 2 + 2; }), 4);
-  EXPECT_THROW(testkit::finishes_within(5000ms, "throwing", []() -> int { throw std::logic_error("x"); }),
-               std::logic_error);
+  EXPECT_THROW(
+      testkit::finishes_within(5000ms, "throwing", []() -> int { throw std::logic_error("x"); }),
+      std::logic_error);
 }
 
 TEST(FinishesWithinDeathTest, EndsTheProcessWithATimeoutMessage) {
@@ -176,5 +177,5 @@ TEST(LeakCheckedTest, PassesWhenEveryThreadIsJoined) {
     check.TearDown();
   }
   EXPECT_EQ(failures.size(), 0) << (failures.size() > 0 ? failures.GetTestPartResult(0).message()
-                                                         : "");
+                                                        : "");
 }

@@ -230,7 +230,8 @@ std::vector<KataResult> sample_results() {
   a.id = "01a";
   a.title = "Spawn & join";
   a.points_possible = 10;
-  a.tests = {{"S.One", Status::Pass, "", "", 0.1}, {"S.Two", Status::Timeout, "hung <here>", "hung", 3.0}};
+  a.tests = {{"S.One", Status::Pass, "", "", 0.1},
+             {"S.Two", Status::Timeout, "hung <here>", "hung", 3.0}};
   finish_kata(a);
   KataResult b;
   b.id = "01b";

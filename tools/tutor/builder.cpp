@@ -16,7 +16,7 @@ namespace tutor {
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going, int jobs) {
   RunRequest request;
-  request.argv = {TUTOR_CMAKE_COMMAND, "--build", build_dir.string(), "--parallel",
+  request.argv = {TUTOR_CMAKE_COMMAND,  "--build", build_dir.string(), "--parallel",
                   std::to_string(jobs), "--target"};
   for (const auto& t : targets) request.argv.push_back(t);
   if (keep_going) {

@@ -35,7 +35,7 @@ void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Path
 
 struct GradeOptions {
   Variant variant = Variant::Kata;
-  bool with_tsan = true;      // flagged katas: every test also runs under ThreadSanitizer
+  bool with_tsan = true;  // flagged katas: every test also runs under ThreadSanitizer
   bool stop_at_first_failure = false;
 };
 

@@ -8,6 +8,8 @@
 #include <regex>
 #include <sstream>
 
+#include "testkit/markers.hpp"
+
 namespace tutor {
 
 namespace fs = std::filesystem;
@@ -19,7 +21,8 @@ std::vector<std::string> list_tests(const fs::path& binary, std::string* error) 
   request.timeout = std::chrono::seconds(30);
   RunResult r = run_command(request);
   if (!r.ok()) {
-    if (error) *error = fmt::format("could not list the tests of {}: {}", binary.string(), r.output);
+    if (error)
+      *error = fmt::format("could not list the tests of {}: {}", binary.string(), r.output);
     return {};
   }
   // Format: "Suite.\n  Test\n  Test2  # GetParam() = ...\n"
@@ -76,12 +79,15 @@ std::string explain_output(const std::string& output) {
        "the system refused to start another thread or process: too many were started at once "
        "(the kata's process limit), probably in a loop that never ends."},
       {"pure virtual method called", "an object was used after it was destroyed."},
-      {"double free", "memory was freed twice: two owners, a use after the object died, or a "
-                      "container (a std::vector, a std::map) changed by several threads at once."},
-      {"corrupted", "the heap was corrupted: often a container (a std::vector, a std::map) "
-                    "changed by several threads at once without a lock."},
-      {"free(): invalid", "the heap was corrupted: often a container changed by several "
-                          "threads at once without a lock."},
+      {"double free",
+       "memory was freed twice: two owners, a use after the object died, or a "
+       "container (a std::vector, a std::map) changed by several threads at once."},
+      {"corrupted",
+       "the heap was corrupted: often a container (a std::vector, a std::map) "
+       "changed by several threads at once without a lock."},
+      {"free(): invalid",
+       "the heap was corrupted: often a container changed by several "
+       "threads at once without a lock."},
       {"bad_function_call",
        "an empty std::function was called: often a thread that started before the member it "
        "uses was constructed (declare the std::thread/std::jthread member last), or one that "
@@ -155,10 +161,12 @@ std::string last_lines(const std::string& text, int count) {
 }
 
 std::string testkit_timeout_line(const std::string& output) {
-  auto at = output.find("[testkit] TIMEOUT: ");
+  const std::string marker = testkit::markers::kTimeout;
+  auto at = output.find(marker);
   if (at == std::string::npos) return "";
+  at += marker.size();
   auto end = output.find('\n', at);
-  return output.substr(at + 19, end == std::string::npos ? std::string::npos : end - at - 19);
+  return output.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 }  // namespace
@@ -172,17 +180,18 @@ TestResult classify(const std::string& test, const RunResult& process,
   const std::string tsan = run.tsan ? summarize_tsan(process.output, run.source_dir) : "";
   std::string explained = explain_output(output);
   // testkit's own notes on what it refused (e.g. kill(-1, ...)) come first: they name the bug.
-  if (auto at = output.find("[testkit] refused"); at != std::string::npos) {
-    const auto start = at + std::string("[testkit] ").size();
+  if (auto at = output.find(testkit::markers::kRefused); at != std::string::npos) {
+    const auto start = at + std::string(testkit::markers::kPrefix).size();
     const auto end = output.find('\n', start);
     explained = output.substr(start, end == std::string::npos ? end : end - start) +
                 (explained.empty() ? "" : " " + explained);
   }
   const std::string limit_note =
       process.hit_process_limit
-          ? fmt::format(" The test hit its limit of {} processes and threads at once: is a child "
-                        "forking again, or a loop starting processes that never end?",
-                        run.limits.processes)
+          ? fmt::format(
+                " The test hit its limit of {} processes and threads at once: is a child "
+                "forking again, or a loop starting processes that never end?",
+                run.limits.processes)
           : "";
 
   if (process.start_failed) {

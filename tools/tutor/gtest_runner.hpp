@@ -27,9 +27,9 @@ struct TestRun {
   std::string test;  // "Suite.Test"
   std::chrono::milliseconds timeout{10000};
   Limits limits;
-  bool tsan = false;                     // the binary is built with -fsanitize=thread
-  std::filesystem::path source_dir;      // to shorten paths in messages
-  std::vector<std::string> extra_args;   // e.g. --gtest_repeat=20 --gtest_shuffle
+  bool tsan = false;                    // the binary is built with -fsanitize=thread
+  std::filesystem::path source_dir;     // to shorten paths in messages
+  std::vector<std::string> extra_args;  // e.g. --gtest_repeat=20 --gtest_shuffle
 };
 
 TestResult run_test(const TestRun& run);

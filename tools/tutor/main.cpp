@@ -1,9 +1,9 @@
 // tutor: the command behind `make start`, `make test`, `make check`, `make hint`, `make reset`.
 // Each subcommand lives in its own function below; the real work is in the other files.
-#include <CLI/CLI.hpp>
 #include <fmt/color.h>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -55,7 +55,8 @@ int grade(const Manifest& manifest, const Paths& paths, const std::string& only)
   Table table(stdout);
   table.header();
   GradeOptions options;
-  auto results = grade_katas(katas, manifest.katas.size(), paths, options, [&](const KataResult& k) { table.row(k); });
+  auto results = grade_katas(katas, manifest.katas.size(), paths, options,
+                             [&](const KataResult& k) { table.row(k); });
   const fs::path json_file = paths.build_dir / "results.json";
   const fs::path junit_file = paths.build_dir / "junit.xml";
   write_file(json_file, results_json(results, "katas"));
@@ -95,9 +96,10 @@ int hint(const Manifest& manifest, const Paths& paths, const std::string& id) {
   if (shown < static_cast<int>(kata.hints.size()))
     fmt::print("\n(Run `make hint KATA={}` again for a more explicit hint.)\n", kata.id);
   else
-    fmt::print("\n(That was the last hint. `make solution KATA={}` shows the solution once the "
-               "kata passes, or with FORCE=1.)\n",
-               kata.id);
+    fmt::print(
+        "\n(That was the last hint. `make solution KATA={}` shows the solution once the "
+        "kata passes, or with FORCE=1.)\n",
+        kata.id);
   return 0;
 }
 
@@ -182,7 +184,8 @@ RunResult git(const Paths& paths, std::vector<std::string> args) {
 
 int reset(const Manifest& manifest, const Paths& paths, const std::string& id) {
   const Kata& kata = *select_katas(manifest, id).front();
-  if (find_program("git").empty()) throw std::runtime_error("reset needs git, which is not installed");
+  if (find_program("git").empty())
+    throw std::runtime_error("reset needs git, which is not installed");
   // The pristine starter is the one in the commit you cloned: the upstream branch if there is
   // one, else HEAD. Your current files are copied to build/backups/ first.
   std::string ref = "HEAD";

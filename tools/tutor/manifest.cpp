@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -70,9 +71,25 @@ Manifest parse_manifest(const std::string& json_text) {
     lesson.title = required<std::string>(l, "title", "lesson " + lesson.id);
     m.lessons.push_back(lesson);
   }
+  // A kata row states only what differs: its fields fall back on its lesson's
+  // "kata_defaults", then on the manifest's "kata_defaults", then on the values below.
+  const json course_defaults =
+      optional_field<json>(root, "kata_defaults", json::object(), "the manifest");
+  std::map<std::string, json> lesson_defaults;
+  for (const auto& l : root["lessons"])
+    lesson_defaults[l.value("id", "")] =
+        optional_field<json>(l, "kata_defaults", json::object(), "lesson " + l.value("id", ""));
   std::set<std::string> ids;
-  for (const auto& k : required<json>(root, "katas", "the manifest")) {
-    const std::string ctx = where(k);
+  for (const auto& row : required<json>(root, "katas", "the manifest")) {
+    const std::string ctx = where(row);
+    if (!row.is_object())
+      throw std::runtime_error("curriculum.json: every entry of \"katas\" must be an object");
+    json k = course_defaults;
+    if (row.contains("lesson") && row["lesson"].is_string())
+      if (auto lesson = lesson_defaults.find(row["lesson"].get<std::string>());
+          lesson != lesson_defaults.end())
+        k.update(lesson->second);
+    k.update(row);
     Kata kata;
     kata.id = required<std::string>(k, "id", ctx);
     kata.dir = required<std::string>(k, "dir", ctx);
@@ -91,22 +108,21 @@ Manifest parse_manifest(const std::string& json_text) {
     if (!ids.insert(kata.id).second)
       throw std::runtime_error(fmt::format("curriculum.json: kata id '{}' appears twice", kata.id));
     if (kata.dir.rfind(kata.id + "-", 0) != 0)
-      throw std::runtime_error(fmt::format(
-          "curriculum.json: {}: dir '{}' must start with the id and a dash ('{}-...')", ctx,
-          kata.dir, kata.id));
+      throw std::runtime_error(
+          fmt::format("curriculum.json: {}: dir '{}' must start with the id and a dash ('{}-...')",
+                      ctx, kata.dir, kata.id));
     if (kata.files.empty())
       throw std::runtime_error(fmt::format("curriculum.json: {} lists no files", ctx));
     if (kata.hints.size() < 2 || kata.hints.size() > 3)
-      throw std::runtime_error(fmt::format(
-          "curriculum.json: {} has {} hints; give 2 or 3, from gentle to explicit", ctx,
-          kata.hints.size()));
+      throw std::runtime_error(
+          fmt::format("curriculum.json: {} has {} hints; give 2 or 3, from gentle to explicit", ctx,
+                      kata.hints.size()));
     if (kata.timeout_seconds <= 0 || kata.timeout_seconds > 120)
       throw std::runtime_error(
           fmt::format("curriculum.json: {}: timeout must be 1..120 seconds per test", ctx));
     if (m.find_lesson(kata.lesson) == nullptr)
-      throw std::runtime_error(
-          fmt::format("curriculum.json: {} names lesson '{}', which is not listed", ctx,
-                      kata.lesson));
+      throw std::runtime_error(fmt::format(
+          "curriculum.json: {} names lesson '{}', which is not listed", ctx, kata.lesson));
     m.katas.push_back(kata);
   }
   return m;
@@ -126,8 +142,8 @@ std::vector<std::string> validate_layout(const Manifest& manifest,
   std::vector<std::string> problems;
   for (const auto& lesson : manifest.lessons) {
     if (!fs::exists(source_dir / "lessons" / lesson.dir / "README.md"))
-      problems.push_back(fmt::format("lesson {}: lessons/{}/README.md is missing", lesson.id,
-                                     lesson.dir));
+      problems.push_back(
+          fmt::format("lesson {}: lessons/{}/README.md is missing", lesson.id, lesson.dir));
   }
   for (const auto& kata : manifest.katas) {
     for (const auto& file : kata.files) {

@@ -10,8 +10,8 @@
 namespace tutor {
 
 struct Lesson {
-  std::string id;     // "01"
-  std::string dir;    // "01-threads" (under lessons/)
+  std::string id;   // "01"
+  std::string dir;  // "01-threads" (under lessons/)
   std::string title;
 };
 

@@ -37,9 +37,12 @@ Table::Table(std::FILE* out) : out_(out), colour_(use_colour(out)) {}
 namespace {
 fmt::text_style style_of(Status s) {
   switch (s) {
-    case Status::Pass: return fmt::fg(fmt::terminal_color::green) | fmt::emphasis::bold;
-    case Status::Fail: return fmt::fg(fmt::terminal_color::red) | fmt::emphasis::bold;
-    default: return fmt::fg(fmt::terminal_color::magenta) | fmt::emphasis::bold;
+    case Status::Pass:
+      return fmt::fg(fmt::terminal_color::green) | fmt::emphasis::bold;
+    case Status::Fail:
+      return fmt::fg(fmt::terminal_color::red) | fmt::emphasis::bold;
+    default:
+      return fmt::fg(fmt::terminal_color::magenta) | fmt::emphasis::bold;
   }
 }
 std::string points_text(double points) {
@@ -64,8 +67,8 @@ void Table::row(const KataResult& k) const {
     failure = k.summary;
     auto dot = failure.find('.');
     auto colon = failure.find(": ");
-    if (k.status != Status::BuildError && dot != std::string::npos &&
-        colon != std::string::npos && dot < colon)
+    if (k.status != Status::BuildError && dot != std::string::npos && colon != std::string::npos &&
+        dot < colon)
       failure.erase(0, dot + 1);
     failure = one_line(failure, 90);
   }
@@ -124,9 +127,9 @@ std::string results_json(const std::vector<KataResult>& katas, const std::string
   root["schema"] = "concurrency-katas/results/1";
   root["generated"] = now_iso8601();
   root["variant"] = variant;
-  root["summary"] = {{"tests_passed", t.tests_passed},     {"tests_failed", t.tests_failed},
-                     {"katas_passed", t.katas_passed},     {"katas_total", t.katas_total},
-                     {"points", round3(t.points)},         {"points_possible", t.points_possible}};
+  root["summary"] = {{"tests_passed", t.tests_passed}, {"tests_failed", t.tests_failed},
+                     {"katas_passed", t.katas_passed}, {"katas_total", t.katas_total},
+                     {"points", round3(t.points)},     {"points_possible", t.points_possible}};
   root["katas"] = json::array();
   for (const auto& k : katas) {
     json kata = {{"id", k.id},
@@ -158,11 +161,21 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (unsigned char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most control characters; terminal colour codes end up here.
         if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') break;
@@ -181,8 +194,10 @@ std::string junit_xml(const std::vector<KataResult>& katas) {
   for (const auto& k : katas) {
     int failures = 0, errors = 0;
     for (const auto& test : k.tests) {
-      if (test.status == Status::Fail) ++failures;
-      else if (test.status != Status::Pass) ++errors;
+      if (test.status == Status::Fail)
+        ++failures;
+      else if (test.status != Status::Pass)
+        ++errors;
     }
     xml += fmt::format(
         "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",

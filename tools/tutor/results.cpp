@@ -6,12 +6,18 @@ namespace tutor {
 
 std::string status_name(Status status) {
   switch (status) {
-    case Status::Pass: return "PASS";
-    case Status::Fail: return "FAIL";
-    case Status::Timeout: return "TIMEOUT";
-    case Status::Crash: return "CRASH";
-    case Status::BuildError: return "BUILD ERROR";
-    case Status::NotRun: return "NOT RUN";
+    case Status::Pass:
+      return "PASS";
+    case Status::Fail:
+      return "FAIL";
+    case Status::Timeout:
+      return "TIMEOUT";
+    case Status::Crash:
+      return "CRASH";
+    case Status::BuildError:
+      return "BUILD ERROR";
+    case Status::NotRun:
+      return "NOT RUN";
   }
   return "?";
 }
@@ -46,10 +52,9 @@ void finish_kata(KataResult& kata) {
     }
     if (kata.status == Status::NotRun) kata.summary = kata.message = "no tests were found";
   }
-  kata.points = kata.tests.empty()
-                    ? 0.0
-                    : kata.points_possible * static_cast<double>(kata.passed()) /
-                          static_cast<double>(kata.tests.size());
+  kata.points = kata.tests.empty() ? 0.0
+                                   : kata.points_possible * static_cast<double>(kata.passed()) /
+                                         static_cast<double>(kata.tests.size());
 }
 
 std::string one_line(const std::string& text, std::size_t width) {

@@ -12,7 +12,7 @@ enum class Status { Pass, Fail, Timeout, Crash, BuildError, NotRun };
 std::string status_name(Status status);
 
 struct TestResult {
-  std::string name;     // "Suite.Test"
+  std::string name;  // "Suite.Test"
   Status status = Status::NotRun;
   std::string message;  // what went wrong, in full (empty on PASS)
   std::string summary;  // one line of it, for the table
@@ -23,17 +23,17 @@ struct KataResult {
   std::string id;
   std::string title;
   std::string lesson;
-  std::string file;     // what the learner edits, e.g. katas/01a-spawn-and-join/spawn_and_join.hpp
+  std::string file;  // what the learner edits, e.g. katas/01a-spawn-and-join/spawn_and_join.hpp
   Status status = Status::NotRun;
   std::string message;  // the first failure (or the first compiler error), in full
   std::string summary;  // one line of it
   std::vector<TestResult> tests;
   double seconds = 0;
   int points_possible = 0;
-  double points = 0;    // earned: points_possible * passed / total
+  double points = 0;  // earned: points_possible * passed / total
 
   int passed() const;
-  int failed() const;   // every test that is not PASS, including NOT RUN after a build error
+  int failed() const;  // every test that is not PASS, including NOT RUN after a build error
 };
 
 // The kata's status from its tests: CRASH if any crashed, else TIMEOUT if any timed out,

@@ -21,9 +21,9 @@ class Tally {
     (ok ? passed_ : failed_)++;
     std::string mark = ok ? "ok  " : "FAIL";
     if (use_colour(stdout))
-      mark = fmt::format(fmt::fg(ok ? fmt::terminal_color::green : fmt::terminal_color::red) |
-                             fmt::emphasis::bold,
-                         "{}", mark);
+      mark = fmt::format(
+          fmt::fg(ok ? fmt::terminal_color::green : fmt::terminal_color::red) | fmt::emphasis::bold,
+          "{}", mark);
     fmt::print("  {} {}\n", mark, what);
     if (!ok && !why.empty()) {
       std::string indented = "         ";
@@ -44,8 +44,8 @@ class Tally {
 };
 
 // One run of a whole test binary, repeated and shuffled in one process.
-TestResult repeated_run(const fs::path& binary, const Kata& kata, int tests, int repeat,
-                        bool tsan, const Paths& paths) {
+TestResult repeated_run(const fs::path& binary, const Kata& kata, int tests, int repeat, bool tsan,
+                        const Paths& paths) {
   TestRun run;
   run.binary = binary;
   run.test = "*";
@@ -83,8 +83,8 @@ void check_kata(const Kata& kata, const Paths& paths, const CheckOptions& option
     TestResult r = repeated_run(paths.binary(target_name(Variant::Solution, kata)), kata, tests,
                                 options.repeat, false, paths);
     tally.item(r.status == Status::Pass,
-               fmt::format("solution {}: {} tests x{} shuffled in one process ({:.1f} s)",
-                           kata.id, tests, options.repeat, r.seconds),
+               fmt::format("solution {}: {} tests x{} shuffled in one process ({:.1f} s)", kata.id,
+                           tests, options.repeat, r.seconds),
                status_name(r.status) + ": " + r.message);
   }
 
@@ -98,8 +98,8 @@ void check_kata(const Kata& kata, const Paths& paths, const CheckOptions& option
       TestResult r = repeated_run(paths.binary(target_name(Variant::Solution, kata, true)), kata,
                                   tests, options.repeat, true, paths);
       tally.item(r.status == Status::Pass,
-                 fmt::format("solution {} under ThreadSanitizer: x{} shuffled ({:.1f} s)",
-                             kata.id, options.repeat, r.seconds),
+                 fmt::format("solution {} under ThreadSanitizer: x{} shuffled ({:.1f} s)", kata.id,
+                             options.repeat, r.seconds),
                  status_name(r.status) + ": " + r.message);
     }
   }
@@ -164,8 +164,7 @@ void check_framework(const Paths& paths, Tally& tally) {
       run.source_dir = paths.source_dir;
       run.tsan = std::string(target).ends_with(".tsan");
       TestResult r = run_test(run);
-      tally.item(r.status == Status::Pass,
-                 fmt::format("{} {} ({:.2f} s)", target, name, r.seconds),
+      tally.item(r.status == Status::Pass, fmt::format("{} {} ({:.2f} s)", target, name, r.seconds),
                  status_name(r.status) + ": " + r.message);
     }
   }

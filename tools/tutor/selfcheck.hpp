@@ -10,8 +10,8 @@
 namespace tutor {
 
 struct CheckOptions {
-  int repeat = 20;           // --gtest_repeat for the repeated and the TSan runs
-  std::string only_kata;     // empty: all
+  int repeat = 20;        // --gtest_repeat for the repeated and the TSan runs
+  std::string only_kata;  // empty: all
   bool skip_framework = false;
 };
 

@@ -154,18 +154,24 @@ std::string describe_signal(int sig) {
     case SIGABRT:
       return "SIGABRT (abort: often std::terminate, e.g. a std::thread destroyed while still "
              "joinable, or an exception nobody caught)";
-    case SIGBUS: return "SIGBUS (bus error: bad memory access)";
-    case SIGFPE: return "SIGFPE (arithmetic error, e.g. division by zero)";
-    case SIGILL: return "SIGILL (illegal instruction)";
+    case SIGBUS:
+      return "SIGBUS (bus error: bad memory access)";
+    case SIGFPE:
+      return "SIGFPE (arithmetic error, e.g. division by zero)";
+    case SIGILL:
+      return "SIGILL (illegal instruction)";
     case SIGKILL:
       return "SIGKILL (killed: out of memory, a resource limit, or a kill() that reached the "
              "test itself, e.g. through a wrong pid)";
-    case SIGXCPU: return "SIGXCPU (CPU time limit exceeded: a busy loop that never ends?)";
-    case SIGPIPE: return "SIGPIPE (wrote to a pipe whose reading end was closed)";
+    case SIGXCPU:
+      return "SIGXCPU (CPU time limit exceeded: a busy loop that never ends?)";
+    case SIGPIPE:
+      return "SIGPIPE (wrote to a pipe whose reading end was closed)";
     case SIGTERM:
       return "SIGTERM (terminated: a SIGTERM reached the test itself; a kill() with a wrong "
              "pid, such as one left at -1 or 0?)";
-    default: return fmt::format("signal {} ({})", sig, strsignal(sig));
+    default:
+      return fmt::format("signal {} ({})", sig, strsignal(sig));
   }
 }
 
@@ -284,7 +290,8 @@ RunResult run_command(const RunRequest& request) {
     append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output, dropped);
   }
   close(fds[0]);
-  if (dropped > 0) result.output += fmt::format("\n[tutor: {} bytes of output left out]\n", dropped);
+  if (dropped > 0)
+    result.output += fmt::format("\n[tutor: {} bytes of output left out]\n", dropped);
 
   if (!result.timed_out) {
     if (WIFEXITED(status)) {

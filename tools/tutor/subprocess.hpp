@@ -20,8 +20,8 @@ struct RunRequest {
   std::vector<std::string> argv;
   std::chrono::milliseconds timeout{10000};
   std::map<std::string, std::string> extra_env;
-  std::string working_dir;       // empty: inherit
-  Limits limits;                 // zeros: no limits
+  std::string working_dir;              // empty: inherit
+  Limits limits;                        // zeros: no limits
   std::size_t max_output = 256 * 1024;  // bytes kept (head and tail)
 };
 
@@ -30,7 +30,7 @@ struct RunResult {
   int signal = 0;          // when a signal ended it (not ours)
   bool timed_out = false;  // we killed it after `timeout`
   bool start_failed = false;
-  std::string output;      // stdout and stderr, interleaved as written
+  std::string output;  // stdout and stderr, interleaved as written
   double seconds = 0;
   bool hit_process_limit = false;  // the cgroup refused a fork at least once
   int leftovers_killed = 0;        // processes still alive when the child ended

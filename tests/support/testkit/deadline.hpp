@@ -13,12 +13,14 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
-#include <optional>
-#include <type_traits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
+
+#include "testkit/markers.hpp"
 
 namespace testkit {
 
@@ -61,7 +63,7 @@ auto finishes_within(std::chrono::milliseconds deadline, const std::string& what
   {
     std::unique_lock lock(shared->mutex);
     if (!shared->done_cv.wait_for(lock, deadline, [&] { return shared->done; })) {
-      std::fprintf(stderr, "\n[testkit] TIMEOUT: %s did not finish within %.1f s. %s\n",
+      std::fprintf(stderr, "\n%s%s did not finish within %.1f s. %s\n", markers::kTimeout,
                    what.c_str(), static_cast<double>(deadline.count()) / 1000.0, hint.c_str());
       std::fflush(stderr);
       std::_Exit(124);

@@ -13,12 +13,14 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "testkit/markers.hpp"
+
 extern "C" int kill(pid_t pid, int sig) {
   if (pid == -1 || (pid == 0 && sig != 0)) {
     std::fprintf(stderr,
-                 "\n[testkit] refused kill(%d, %d): pid %d means %s. Only signal a child you "
-                 "started and have not reaped yet: check pid > 0 first.\n",
-                 pid, sig, pid,
+                 "\n%skill(%d, %d): pid %d means %s. Only signal a child you started and have "
+                 "not reaped yet: check pid > 0 first.\n",
+                 testkit::markers::kRefused, pid, sig, pid,
                  pid == -1 ? "every process you are allowed to signal"
                            : "your whole process group, the test included");
     errno = EPERM;
