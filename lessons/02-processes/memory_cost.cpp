@@ -18,8 +18,9 @@
 // and freed memory is not always returned). Lesson 02 (README.md#what-a-process-costs-in-memory)
 // quotes these figures.
 //
-//   memory_cost           N = 1, 10, 100 with a 64 MiB buffer (several seconds; the last row
-//                         needs about 7 GiB free for its writes and says so if it skips them)
+//   memory_cost           N = 1, 10, 100 with a 64 MiB buffer (seconds to a minute: the children
+//                         copy 7 GiB in all; the last row needs 6.4 GiB free for its writes and
+//                         says so if it skips them)
 //   memory_cost --quick   N = 1 and 4 with an 8 MiB buffer (for make check; well under 2 s)
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -539,9 +540,9 @@ int main(int argc, char** argv) {
   const std::size_t buffer_mib = quick ? 8 : 64;
   const std::size_t buffer_bytes = buffer_mib * 1024 * 1024;
 
-  fmt::print("Measuring N = {} ({}) ...\n\n", fmt::join(counts, ", "),
-             quick ? "--quick: small sizes"
-                   : "the children copy about 7 GiB in all: this takes a few seconds");
+  fmt::print(
+      "Measuring N = {} ({}) ...\n\n", fmt::join(counts, ", "),
+      quick ? "--quick: small sizes" : "the children copy about 7 GiB in all: up to a minute");
   std::vector<Row> rows;
   try {
     for (int n : counts) {
