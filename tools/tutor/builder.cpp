@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,8 +30,10 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
                   std::to_string(jobs), "--target"};
   for (const auto& t : targets) request.argv.push_back(t);
   if (keep_going) {
+    // Keep going past errors: make's -k, or ninja's -k 0 (no limit on failed steps).
     request.argv.push_back("--");
     request.argv.push_back("-k");
+    if (std::filesystem::exists(build_dir / "build.ninja")) request.argv.push_back("0");
   }
   request.timeout = std::chrono::minutes(20);
   request.max_output = 2 * 1024 * 1024;

@@ -268,11 +268,14 @@ int run_self_check(const Manifest& manifest, const Paths& paths, const CheckOpti
   for (const auto& kata : manifest.katas)
     if (options.only_kata.empty() || kata.id == options.only_kata) katas.push_back(&kata);
   const bool everything = options.only_kata.empty();
+  if (katas.empty()) select_katas(manifest, options.only_kata);  // throws: names the known ones
 
   fmt::print("building everything (keep going past errors)\n");
   std::fflush(stdout);
   std::vector<std::string> goals = {"all", "katas.all"};
-  if (!everything) goals = {"solution." + katas.front()->id + ".both", "kata." + katas.front()->id + ".both"};
+  if (!everything)
+    goals = {paths.target_prefix + "solution." + katas.front()->id + ".both",
+             paths.target_prefix + "kata." + katas.front()->id + ".both"};
   BuildResult build = build_targets(paths.build_dir, goals, /*keep_going=*/true);
   // A starter may be wrong but must not break the build; errors show up per kata below.
   fmt::print("  build {} ({:.0f} s)\n", build.ok ? "ok" : "had errors (see below)", build.seconds);
@@ -318,7 +321,8 @@ int run_stress(const Manifest& manifest, const Paths& paths, const StressOptions
   for (const auto& kata : manifest.katas) katas.push_back(&kata);
   if (!options.katas.empty()) katas = select_katas(manifest, options.katas);
   std::vector<std::string> goals;
-  for (const Kata* kata : katas) goals.push_back("solution." + kata->id + ".both");
+  for (const Kata* kata : katas)
+    goals.push_back(paths.target_prefix + "solution." + kata->id + ".both");
   fmt::print("building the solutions of {} kata(s)\n", katas.size());
   std::fflush(stdout);
   BuildResult build = build_targets(paths.build_dir, goals, /*keep_going=*/true);

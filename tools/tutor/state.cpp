@@ -15,9 +15,11 @@ State::State(std::filesystem::path file) : file_(std::move(file)) {
   if (!in) return;
   try {
     const json root = json::parse(in);
-    for (const auto& [kata, count] : root.value("hints_shown", json::object()).items())
+    const json hints = root.value("hints_shown", json::object());
+    const json statuses = root.value("last_status", json::object());
+    for (const auto& [kata, count] : hints.items())
       if (count.is_number_integer()) hints_[kata] = count.get<int>();
-    for (const auto& [kata, status] : root.value("last_status", json::object()).items())
+    for (const auto& [kata, status] : statuses.items())
       if (status.is_string()) status_[kata] = status.get<std::string>();
   } catch (const json::exception&) {
     hints_.clear();  // corrupt: start afresh
