@@ -47,8 +47,13 @@ class EndToEnd : public ::testing::Test {
 
   tutor::RunResult tutor(std::vector<std::string> args, const fs::path& course = kCourse) {
     tutor::RunRequest request;
-    request.argv = {(fs::path(TUTOR_BUILD_DIR) / "bin/tutor").string(), "--course",
-                    course.string(), "--target-prefix", "course.", "--state-dir", state_.string()};
+    request.argv = {(fs::path(TUTOR_BUILD_DIR) / "bin/tutor").string(),
+                    "--course",
+                    course.string(),
+                    "--target-prefix",
+                    "course.",
+                    "--state-dir",
+                    state_.string()};
     request.argv.insert(request.argv.end(), args.begin(), args.end());
     request.timeout = 120s;
     request.extra_env["NO_COLOR"] = "1";
@@ -140,7 +145,8 @@ TEST_F(EndToEnd, BadInputGetsOneLineAndExitCode2) {
   EXPECT_EQ(no_kata.output, "tutor: `make hint` needs a kata. Say which one: make hint KATA=01a\n");
   auto unknown = tutor({"grade", "--kata", "zz"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
-  EXPECT_TRUE(has(unknown.output, "tutor: there is no kata 'zz'. Katas: 01a 01b")) << unknown.output;
+  EXPECT_TRUE(has(unknown.output, "tutor: there is no kata 'zz'. Katas: 01a 01b"))
+      << unknown.output;
   auto no_manifest = tutor({"list"}, kCourse / "lessons");
   EXPECT_EQ(no_manifest.exit_code, 2) << no_manifest.output;
   EXPECT_TRUE(has(no_manifest.output, "curriculum.json")) << no_manifest.output;
@@ -195,8 +201,8 @@ TEST_F(EndToEnd, ResetRestoresTheStarterAndKeepsABackup) {
   EXPECT_EQ(read(kata_file), starter) << "reset should bring back the starter";
   bool backed_up = false;
   for (const auto& entry : fs::recursive_directory_iterator(state_ / "backups"))
-    backed_up = backed_up || (entry.path().filename() == "add.hpp" &&
-                              read(entry.path()) == "// my attempt\n");
+    backed_up = backed_up ||
+                (entry.path().filename() == "add.hpp" && read(entry.path()) == "// my attempt\n");
   EXPECT_TRUE(backed_up) << "the learner's version should be in the backups folder";
 }
 

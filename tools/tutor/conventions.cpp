@@ -29,8 +29,8 @@ bool is_cpp(const fs::path& file) {
 
 std::vector<fs::path> cpp_files(const fs::path& source_dir) {
   std::vector<fs::path> files;
-  for (const char* top : {"tools", "tests", "katas", "solutions", "lessons", "bench", "cmake",
-                          "support"}) {
+  for (const char* top :
+       {"tools", "tests", "katas", "solutions", "lessons", "bench", "cmake", "support"}) {
     const fs::path dir = source_dir / top;
     if (!fs::exists(dir)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(dir))
@@ -88,8 +88,8 @@ Convention todos(const Manifest& manifest, const fs::path& source_dir) {
     }
     if (!found)
       c.problems.push_back(
-          fmt::format("katas/{}/{}: kata {} has no `// TODO` where the learner must act",
-                      kata.dir, kata.files.front(), kata.id));
+          fmt::format("katas/{}/{}: kata {} has no `// TODO` where the learner must act", kata.dir,
+                      kata.files.front(), kata.id));
   }
   return c;
 }
@@ -135,8 +135,8 @@ Convention ownership(const Manifest& manifest, const fs::path& source_dir) {
         if (!file.is_regular_file()) continue;
         const auto inside = fs::relative(file.path(), top);
         if (!fs::exists(source_dir / other / inside))
-          c.problems.push_back(fmt::format("{}/{}: has no twin {}/{}", side, inside.string(),
-                                           other, inside.string()));
+          c.problems.push_back(fmt::format("{}/{}: has no twin {}/{}", side, inside.string(), other,
+                                           inside.string()));
       }
     }
   }
@@ -156,13 +156,14 @@ Convention ownership(const Manifest& manifest, const fs::path& source_dir) {
 }
 
 Convention hints(const Manifest& manifest) {
-  Convention c{"every kata has 2 or 3 hints, none over 400 characters (a hint guides; it is not "
-               "the solution)",
-               {}};
+  Convention c{
+      "every kata has 2 or 3 hints, none over 400 characters (a hint guides; it is not "
+      "the solution)",
+      {}};
   for (const auto& kata : manifest.katas) {
     if (kata.hints.size() < 2 || kata.hints.size() > 3)
-      c.problems.push_back(fmt::format("curriculum.json: kata {} has {} hints", kata.id,
-                                       kata.hints.size()));
+      c.problems.push_back(
+          fmt::format("curriculum.json: kata {} has {} hints", kata.id, kata.hints.size()));
     for (std::size_t i = 0; i < kata.hints.size(); ++i)
       if (kata.hints[i].size() > 400)
         c.problems.push_back(fmt::format("curriculum.json: hint {} of kata {} is {} characters",

@@ -18,8 +18,7 @@ namespace fs = std::filesystem;
 
 std::string target_name(const Paths& paths, Variant variant, const Kata& kata, bool tsan) {
   return fmt::format("{}{}.{}{}", paths.target_prefix,
-                     variant == Variant::Kata ? "kata" : "solution", kata.id,
-                     tsan ? ".tsan" : "");
+                     variant == Variant::Kata ? "kata" : "solution", kata.id, tsan ? ".tsan" : "");
 }
 
 void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Paths& paths,
@@ -136,9 +135,9 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
     result.seconds = failed.seconds;
     return build_error(result, kata, paths, failed.first_error);
   }
-  note(fmt::format("built in {:.1f} s", std::chrono::duration<double>(
-                                            std::chrono::steady_clock::now() - started)
-                                            .count()));
+  note(fmt::format(
+      "built in {:.1f} s",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
 
   const auto binary = paths.binary(plain_target);
   std::string error;
@@ -149,10 +148,10 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
     TestResult t;
     t.name = kata.id + ".list";
     t.status = options.only_test.empty() || !error.empty() ? Status::Crash : Status::NotRun;
-    t.message = !error.empty()            ? error
-                : options.only_test.empty() ? "the test program lists no tests"
-                                            : "kata " + kata.id + " has no test named '" +
-                                                  options.only_test + "'";
+    t.message = !error.empty() ? error
+                : options.only_test.empty()
+                    ? "the test program lists no tests"
+                    : "kata " + kata.id + " has no test named '" + options.only_test + "'";
     t.summary = one_line(t.message);
     result.tests.push_back(t);
   }

@@ -30,8 +30,7 @@ struct Paths {
 // "kata" grades the learner's files (katas/), "solution" the reference (solutions/).
 enum class Variant { Kata, Solution };
 
-std::string target_name(const Paths& paths, Variant variant, const Kata& kata,
-                        bool tsan = false);
+std::string target_name(const Paths& paths, Variant variant, const Kata& kata, bool tsan = false);
 
 // Builds what grading these katas needs, in parallel and past errors, so that each kata's own
 // build afterwards is quick (and repeats only its own errors).

@@ -99,8 +99,7 @@ Manifest parse_manifest(const std::string& json_text) {
     kata.timeout_seconds = optional_field<int>(k, "timeout", 10, ctx);
     kata.tsan = optional_field<bool>(k, "tsan", false, ctx);
     kata.points = optional_field<int>(k, "points", 10, ctx);
-    kata.headline_first =
-        optional_field<std::vector<std::string>>(k, "headline_first", {}, ctx);
+    kata.headline_first = optional_field<std::vector<std::string>>(k, "headline_first", {}, ctx);
     if (k.contains("limits") && !k["limits"].is_null()) {
       const json& lim = k["limits"];
       kata.limits.processes = optional_field<int>(lim, "processes", 0, ctx + " limits");

@@ -1,8 +1,5 @@
 #include "report.hpp"
 
-#include "console.hpp"
-#include "errors.hpp"
-
 #include <fmt/color.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -13,6 +10,9 @@
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "console.hpp"
+#include "errors.hpp"
 
 namespace tutor {
 

@@ -67,8 +67,7 @@ void finish_kata(KataResult& kata, const std::vector<std::string>& headline_firs
     for (const auto& t : kata.tests) {
       if (t.status == Status::Pass) continue;
       if (headline == nullptr || headline_rank(t) < headline_rank(*headline) ||
-          (headline_rank(t) == headline_rank(*headline) &&
-           preference(t) < preference(*headline)))
+          (headline_rank(t) == headline_rank(*headline) && preference(t) < preference(*headline)))
         headline = &t;
     }
     if (headline != nullptr) {

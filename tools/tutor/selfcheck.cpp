@@ -36,9 +36,12 @@ struct Block {
 
   void item(bool ok, const std::string& what, const std::string& why = "") {
     std::string text = what;
-    if (!ok && !why.empty()) {
+    std::string_view details = why;
+    while (!details.empty() && (details.back() == '\n' || details.back() == ' '))
+      details.remove_suffix(1);
+    if (!ok && !details.empty()) {
       std::string indented = "\n         ";
-      for (char c : why.substr(0, 1500)) {
+      for (char c : details.substr(0, 1500)) {
         indented += c;
         if (c == '\n') indented += "         ";
       }
@@ -68,8 +71,8 @@ class OrderedReport {
     if (!block.title.empty()) fmt::print("\n{}\n", block.title);
     for (const auto& [ok, text] : block.items) {
       (ok ? passed_ : failed_)++;
-      fmt::print("  {} {}\n", ok ? coloured_status(Status::Pass, "ok  ")
-                                 : coloured_status(Status::Fail, "FAIL"),
+      fmt::print("  {} {}\n",
+                 ok ? coloured_status(Status::Pass, "ok  ") : coloured_status(Status::Fail, "FAIL"),
                  text);
     }
     std::fflush(stdout);
@@ -104,7 +107,8 @@ std::vector<ShuffledRun> shuffled_runs(const fs::path& binary, const Kata& kata,
     run.test = "*";
     run.extra_args = {"--gtest_shuffle", fmt::format("--gtest_random_seed={}", out[i].seed)};
     // A bound for the whole run: every test may use its own limit (TSan runs ~3x slower).
-    run.timeout = std::chrono::seconds(std::min(900, tests * kata.timeout_seconds * (tsan ? 3 : 1)));
+    run.timeout =
+        std::chrono::seconds(std::min(900, tests * kata.timeout_seconds * (tsan ? 3 : 1)));
     run.limits = kata.limits;
     run.tsan = tsan;
     run.source_dir = paths.source_dir;
@@ -182,10 +186,11 @@ Block check_kata(const Kata& kata, const Paths& paths, const CheckOptions& optio
                            "the starter back.)",
                            kata.dir, kata.id));
   } else {
-    block.item(true, fmt::format("starter of {} compiles and fails {} of {} tests ({}: {}; {:.1f} s)",
-                                 kata.id, starter.failed(), starter.tests.size(),
-                                 status_name(starter.status), one_line(starter.summary, 70),
-                                 starter.seconds));
+    block.item(
+        true,
+        fmt::format("starter of {} compiles and fails {} of {} tests ({}: {}; {:.1f} s)", kata.id,
+                    starter.failed(), starter.tests.size(), status_name(starter.status),
+                    one_line(starter.summary, 70), starter.seconds));
   }
   block.seconds = seconds_since(started);
   block.title += fmt::format("  ({:.1f} s)", block.seconds);
@@ -213,7 +218,8 @@ Block check_demos(const Manifest& manifest, const Paths& paths) {
     results[i] = run_command(request);
   });
   for (std::size_t i = 0; i < targets.size(); ++i)
-    block.item(results[i].ok(), fmt::format("{} --quick ({:.1f} s)", targets[i], results[i].seconds),
+    block.item(results[i].ok(),
+               fmt::format("{} --quick ({:.1f} s)", targets[i], results[i].seconds),
                results[i].timed_out ? "did not finish within 60 s" : results[i].output);
   return block;
 }
@@ -308,9 +314,10 @@ int run_self_check(const Manifest& manifest, const Paths& paths, const CheckOpti
   for (std::size_t i = 0; i < order.size() && i < 5; ++i)
     slowest += fmt::format("{}{} {:.1f} s", i == 0 ? "" : ", ", katas[order[i]]->id,
                            kata_seconds[order[i]]);
-  fmt::print("\nmake check took {:.0f} s (build {:.0f} s). Slowest katas (check time, side by "
-             "side): {}\n",
-             seconds_since(started), build.seconds, slowest);
+  fmt::print(
+      "\nmake check took {:.0f} s (build {:.0f} s). Slowest katas (check time, side by "
+      "side): {}\n",
+      seconds_since(started), build.seconds, slowest);
   fmt::print("{}\n", closing_line(report.passed(), failed));
   return failed == 0 ? 0 : 1;
 }
@@ -358,10 +365,10 @@ int run_stress(const Manifest& manifest, const Paths& paths, const StressOptions
       else
         folded.items.emplace_back(false, text);
     }
-    folded.items.insert(folded.items.begin(), {ok == static_cast<int>(block.items.size()),
-                                                fmt::format("{}: {} of {} runs passed ({:.1f} s)",
-                                                            kata.id, ok, block.items.size(),
-                                                            seconds_since(kata_started))});
+    folded.items.insert(folded.items.begin(),
+                        {ok == static_cast<int>(block.items.size()),
+                         fmt::format("{}: {} of {} runs passed ({:.1f} s)", kata.id, ok,
+                                     block.items.size(), seconds_since(kata_started))});
     // Every run counts in the closing line; the summary line stands for the passed ones.
     folded.silent_passes = ok > 0 && ok == static_cast<int>(block.items.size()) ? ok - 1 : ok;
     report.finish(i, std::move(folded));

@@ -298,7 +298,8 @@ RunResult run_command(const RunRequest& request) {
         if (n > 0) {
           append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output,
                         dropped);
-          if (request.on_output) request.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
+          if (request.on_output)
+            request.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
         } else if (n == 0) {
           pipe_open = false;
         }
@@ -338,7 +339,8 @@ RunResult run_command(const RunRequest& request) {
 
   if (exec_failed) {
     result.start_failed = true;
-    result.output = fmt::format("could not start {}: {}", request.argv.front(), strerror(exec_errno));
+    result.output =
+        fmt::format("could not start {}: {}", request.argv.front(), strerror(exec_errno));
   } else if (!result.timed_out) {
     if (WIFEXITED(status)) {
       result.exit_code = WEXITSTATUS(status);

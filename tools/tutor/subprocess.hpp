@@ -9,9 +9,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <string_view>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "limits.hpp"
@@ -30,11 +30,11 @@ struct RunRequest {
 };
 
 struct RunResult {
-  int exit_code = -1;      // when the child exited normally
-  int signal = 0;          // when a signal ended it (not ours)
-  bool timed_out = false;  // we killed it after `timeout`
+  int exit_code = -1;         // when the child exited normally
+  int signal = 0;             // when a signal ended it (not ours)
+  bool timed_out = false;     // we killed it after `timeout`
   bool start_failed = false;  // the program could not be started (output says why)
-  std::string output;  // stdout and stderr, interleaved as written
+  std::string output;         // stdout and stderr, interleaved as written
   double seconds = 0;
   bool hit_process_limit = false;  // the cgroup refused a fork at least once
   int leftovers_killed = 0;        // processes still alive when the child ended

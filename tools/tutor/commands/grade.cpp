@@ -11,6 +11,7 @@
 #include "../commands.hpp"
 #include "../console.hpp"
 #include "../errors.hpp"
+#include "../jobs.hpp"
 #include "../report.hpp"
 #include "../state.hpp"
 
@@ -27,7 +28,8 @@ void print_test_line(const TestResult& t, bool under_tsan) {
   const std::string status = fmt::format("{:<7}", status_name(t.status));
   std::string line = fmt::format("  {} {}{}", coloured_status(t.status, status), t.name,
                                  under_tsan ? " (ThreadSanitizer)" : "");
-  if (t.status != Status::Pass) line += ": " + one_line(t.summary.empty() ? t.message : t.summary, 110);
+  if (t.status != Status::Pass)
+    line += ": " + one_line(t.summary.empty() ? t.message : t.summary, 110);
   fmt::print("{} ({:.1f} s)\n", line, t.seconds);
   std::fflush(stdout);
 }
@@ -53,6 +55,9 @@ int grade_one(Context& context, const Kata& kata, const std::string& test) {
                          "which can only turn a PASS into a FAIL)"
                        : "");
   std::fflush(stdout);
+  // Every test of this kata at once, however many: most of them wait, and a kata whose code
+  // hangs then costs one deadline, not one per test.
+  JobSlots::set_size(64);
   GradeOptions options;
   options.only_test = test;
   GradeEvents events;
@@ -88,8 +93,7 @@ int grade_one(Context& context, const Kata& kata, const std::string& test) {
   if (test.empty()) remember(context, results);  // one test alone says little of the kata
   write_reports(context, results);
   table.totals(results);
-  if (result.status != Status::Pass)
-    fmt::print("Stuck? make hint KATA={}\n", kata.id);
+  if (result.status != Status::Pass) fmt::print("Stuck? make hint KATA={}\n", kata.id);
   return result.status == Status::Pass ? 0 : 1;
 }
 

@@ -32,8 +32,7 @@ void add_solution_command(CLI::App& app, Context& context) {
     for (const auto& file : kata.files) {
       const auto path = context.paths.source_dir / "solutions" / kata.dir / file;
       std::ifstream in(path);
-      if (!in)
-        throw TutorError("cannot read " + path.string(), "Is the checkout complete?");
+      if (!in) throw TutorError("cannot read " + path.string(), "Is the checkout complete?");
       std::stringstream text;
       text << in.rdbuf();
       fmt::print("{}\n\n{}\n", bold("solutions/" + kata.dir + "/" + file), text.str());
