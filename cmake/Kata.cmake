@@ -1,21 +1,25 @@
-# How a kata becomes build targets. One function, add_kata(), registers one kata; the
-# top-level CMakeLists.txt calls it for every row of curriculum.json.
+# How a kata becomes build targets. One function, add_kata(), registers one kata; add_course()
+# calls it for every row of a manifest (curriculum.json for the course; the tutor's own tests
+# register a small fixture course the same way, with the prefix "course.").
 #
 # For kata <id> with folder <dir> it makes:
-#   kata.<id>           tests/<dir>_test.cpp built against katas/<dir>/     (the learner's code)
-#   solution.<id>       the same test built against solutions/<dir>/
-#   kata.<id>.tsan      } with -fsanitize=thread, when the manifest flags the kata "tsan"
-#   solution.<id>.tsan  }
-#   kata.<id>.both, solution.<id>.both   both binaries of one side, built in parallel
-#   katas.all, solutions.all             every kata's binaries (one goal: parallel, and with
-#                                        make -k a kata that does not compile stops no other)
-# Binaries land in build/bin/ under the target's name; the tutor finds them by that name.
+#   <prefix>kata.<id>           tests/<dir>_test.cpp built against katas/<dir>/  (the learner's)
+#   <prefix>solution.<id>       the same test built against solutions/<dir>/
+#   <prefix>kata.<id>.tsan      } with -fsanitize=thread, when the manifest flags the kata "tsan"
+#   <prefix>solution.<id>.tsan  }
+#   <prefix>kata.<id>.both, <prefix>solution.<id>.both   both binaries of one side, side by side
+#   <prefix>katas.all, <prefix>solutions.all             every kata's binaries (one goal:
+#                                       parallel, and with -k a kata that does not compile
+#                                       stops no other)
+# Binaries land in build/bin/ under the target's name; the tutor finds them by that name. The
+# link of a plain binary also touches bin/<name>.ready, so the tutor can start its tests while
+# the slower ThreadSanitizer twin is still compiling.
 
 set(KATA_SUPPORT_INCLUDES ${CMAKE_SOURCE_DIR}/tests/support ${CMAKE_SOURCE_DIR}/support)
-set(KATA_LIBRARIES GTest::gtest_main Threads::Threads fmt::fmt TBB::tbb OpenMP::OpenMP_CXX)
+set(KATA_LIBRARIES GTest::gtest_main Threads::Threads fmt::fmt)
 
-# A precompiled header that kata tests reuse: GoogleTest and the standard headers take ~2 s
-# of every ~3 s compile; with this, editing a kata and re-running it takes about a second.
+# A precompiled header that kata tests reuse: GoogleTest and the standard headers are most of
+# a test file's compile time; with this, editing a kata and re-running it takes about a second.
 function(kata_add_pch name sanitize_flags)
   add_library(${name} OBJECT ${CMAKE_SOURCE_DIR}/cmake/pch_anchor.cpp)
   target_link_libraries(${name} PUBLIC ${KATA_LIBRARIES})
@@ -27,15 +31,20 @@ function(kata_add_pch name sanitize_flags)
   endif()
 endfunction()
 
-function(_kata_test_target target test_source code_dir sanitize)
+# side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
+# starter may warn where its bug itself warns.
+function(_kata_test_target target test_source code_dir side sanitize libraries)
   add_executable(${target} ${test_source})
   # The kata's own folder comes first, so `#include "spawn_and_join.hpp"` finds the learner's
   # file in kata.* targets and the reference in solution.* targets.
   target_include_directories(${target} PRIVATE ${code_dir} ${KATA_SUPPORT_INCLUDES})
-  target_link_libraries(${target} PRIVATE ${KATA_LIBRARIES})
+  target_link_libraries(${target} PRIVATE ${KATA_LIBRARIES} ${libraries})
   # Any .cpp the kata folder holds is compiled in too (most katas are a single header).
   file(GLOB extra_sources CONFIGURE_DEPENDS ${code_dir}/*.cpp)
   target_sources(${target} PRIVATE ${extra_sources})
+  if(side STREQUAL "solution")
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
   if(sanitize)
     target_compile_options(${target} PRIVATE -fsanitize=thread)
     target_link_options(${target} PRIVATE -fsanitize=thread)
@@ -44,37 +53,101 @@ function(_kata_test_target target test_source code_dir sanitize)
     target_precompile_headers(${target} REUSE_FROM kata_pch)
     # kill(-1, ...) and kill(0, ...) are refused with a message (see the file for why).
     target_sources(${target} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/testkit/guard_kill.cpp)
+    add_custom_command(TARGET ${target} POST_BUILD
+                       COMMAND ${CMAKE_COMMAND} -E touch $<TARGET_FILE:${target}>.ready)
   endif()
 endfunction()
 
-add_custom_target(katas.all)
-add_custom_target(solutions.all)
-
+# add_kata(<id> <dir> <tsan> ROOT <course folder> [PREFIX <prefix>] [LIBRARIES <libs...>])
 function(add_kata id dir tsan)
-  set(test_source ${CMAKE_SOURCE_DIR}/tests/${dir}_test.cpp)
+  cmake_parse_arguments(ARG "" "ROOT;PREFIX" "LIBRARIES" ${ARGN})
+  set(p "${ARG_PREFIX}")
+  set(test_source ${ARG_ROOT}/tests/${dir}_test.cpp)
   if(NOT EXISTS ${test_source})
     message(WARNING "kata ${id}: ${test_source} does not exist yet; skipped")
     return()
   endif()
-  _kata_test_target(kata.${id} ${test_source} ${CMAKE_SOURCE_DIR}/katas/${dir} OFF)
-  _kata_test_target(solution.${id} ${test_source} ${CMAKE_SOURCE_DIR}/solutions/${dir} OFF)
-  # The learner's targets stay out of `all`: a kata that does not compile yet must not stop
-  # the build of everything else. The tutor builds them one by one (`make check` too).
-  set_target_properties(kata.${id} PROPERTIES EXCLUDE_FROM_ALL ON)
-  if(tsan)
-    _kata_test_target(kata.${id}.tsan ${test_source} ${CMAKE_SOURCE_DIR}/katas/${dir} ON)
-    _kata_test_target(solution.${id}.tsan ${test_source} ${CMAKE_SOURCE_DIR}/solutions/${dir} ON)
-    set_target_properties(kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
-  endif()
-  # One target per side that builds both binaries: make builds the dependencies of one goal in
-  # parallel (separate goals on CMake's top-level Makefile are built one after another).
   foreach(side kata solution)
-    add_custom_target(${side}.${id}.both)
-    add_dependencies(${side}s.all ${side}.${id}.both)
-    add_dependencies(${side}.${id}.both ${side}.${id})
+    set(code_dir ${ARG_ROOT}/${side}s/${dir})
+    _kata_test_target(${p}${side}.${id} ${test_source} ${code_dir} ${side} OFF "${ARG_LIBRARIES}")
+    add_custom_target(${p}${side}.${id}.both)
+    add_dependencies(${p}${side}.${id}.both ${p}${side}.${id})
+    add_dependencies(${p}${side}s.all ${p}${side}.${id}.both)
     if(tsan)
-      add_dependencies(${side}.${id}.both ${side}.${id}.tsan)
+      _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}")
+      add_dependencies(${p}${side}.${id}.both ${p}${side}.${id}.tsan)
     endif()
+  endforeach()
+  # The learner's targets stay out of `all`: a kata that does not compile yet must not stop the
+  # build of everything else. The tutor builds them (katas.all with keep-going, then one by one).
+  set_target_properties(${p}kata.${id} PROPERTIES EXCLUDE_FROM_ALL ON)
+  if(tsan)
+    set_target_properties(${p}kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
+  if(p)  # a fixture course is built only when its tests ask for it
+    foreach(suffix "" .tsan)
+      if(TARGET ${p}solution.${id}${suffix})
+        set_target_properties(${p}solution.${id}${suffix} PROPERTIES EXCLUDE_FROM_ALL ON)
+      endif()
+    endforeach()
+  endif()
+endfunction()
+
+# A kata's field, as the tutor reads it (tools/tutor/manifest.cpp): the row's own value, else
+# its lesson's "kata_defaults", else the manifest's "kata_defaults", else `fallback`.
+function(kata_manifest_field out manifest index field fallback)
+  string(JSON value ERROR_VARIABLE missing GET "${manifest}" katas ${index} ${field})
+  if(missing)
+    string(JSON lesson GET "${manifest}" katas ${index} lesson)
+    string(JSON lesson_count LENGTH "${manifest}" lessons)
+    math(EXPR lesson_last "${lesson_count} - 1")
+    foreach(l RANGE ${lesson_last})
+      string(JSON id GET "${manifest}" lessons ${l} id)
+      if(id STREQUAL lesson)
+        string(JSON value ERROR_VARIABLE missing GET "${manifest}" lessons ${l} kata_defaults
+               ${field})
+      endif()
+    endforeach()
+  endif()
+  if(missing)
+    string(JSON value ERROR_VARIABLE missing GET "${manifest}" kata_defaults ${field})
+  endif()
+  if(missing)
+    set(value ${fallback})
+  endif()
+  set(${out} ${value} PARENT_SCOPE)
+endfunction()
+
+# Library names a kata's row lists under "link" (for example ["TBB::tbb"]): only the katas that
+# need oneTBB or OpenMP link them.
+function(kata_manifest_libraries out manifest index)
+  set(libraries "")
+  string(JSON count ERROR_VARIABLE missing LENGTH "${manifest}" katas ${index} link)
+  if(NOT missing AND count GREATER 0)
+    math(EXPR last "${count} - 1")
+    foreach(j RANGE ${last})
+      string(JSON library GET "${manifest}" katas ${index} link ${j})
+      list(APPEND libraries ${library})
+    endforeach()
+  endif()
+  set(${out} ${libraries} PARENT_SCOPE)
+endfunction()
+
+# Registers every kata of the manifest `manifest_file`, whose katas/, solutions/ and tests/ are
+# in `root`, with target names starting with `prefix`.
+function(add_course manifest_file root prefix)
+  file(READ ${manifest_file} manifest)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${manifest_file})
+  add_custom_target(${prefix}katas.all)
+  add_custom_target(${prefix}solutions.all)
+  string(JSON kata_count LENGTH "${manifest}" katas)
+  math(EXPR kata_last "${kata_count} - 1")
+  foreach(i RANGE ${kata_last})
+    string(JSON id GET "${manifest}" katas ${i} id)
+    string(JSON dir GET "${manifest}" katas ${i} dir)
+    kata_manifest_field(tsan "${manifest}" ${i} tsan OFF)
+    kata_manifest_libraries(libraries "${manifest}" ${i})
+    add_kata(${id} ${dir} ${tsan} ROOT ${root} PREFIX "${prefix}" LIBRARIES ${libraries})
   endforeach()
 endfunction()
 
@@ -85,7 +158,7 @@ function(add_lesson_demos lesson_id lesson_dir)
     get_filename_component(stem ${source} NAME_WE)
     set(target demo.${lesson_id}.${stem})
     add_executable(${target} ${source})
-    target_compile_options(${target} PRIVATE -O2)
+    target_compile_options(${target} PRIVATE -O2 -Werror)
     target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/support)
     target_link_libraries(${target} PRIVATE fmt::fmt Threads::Threads TBB::tbb OpenMP::OpenMP_CXX)
   endforeach()

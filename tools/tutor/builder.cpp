@@ -1,7 +1,13 @@
 #include "builder.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "gtest_runner.hpp"
@@ -14,17 +20,38 @@
 namespace tutor {
 
 BuildResult build_targets(const std::filesystem::path& build_dir,
-                          const std::vector<std::string>& targets, bool keep_going, int jobs) {
+                          const std::vector<std::string>& targets, bool keep_going,
+                          const std::function<void(int, int)>& on_progress) {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  const int jobs = cores > 0 ? static_cast<int>(cores) : 2;
   RunRequest request;
   request.argv = {TUTOR_CMAKE_COMMAND,  "--build", build_dir.string(), "--parallel",
                   std::to_string(jobs), "--target"};
   for (const auto& t : targets) request.argv.push_back(t);
   if (keep_going) {
+    // Keep going past errors: make's -k, or ninja's -k 0 (no limit on failed steps).
     request.argv.push_back("--");
     request.argv.push_back("-k");
+    if (std::filesystem::exists(build_dir / "build.ninja")) request.argv.push_back("0");
   }
   request.timeout = std::chrono::minutes(20);
   request.max_output = 2 * 1024 * 1024;
+  if (on_progress) {
+    // Ninja prints "[12/40] ..." and make "[ 30%] ..." at the start of a line.
+    auto pending = std::make_shared<std::string>();
+    request.on_output = [pending, on_progress](std::string_view chunk) {
+      pending->append(chunk);
+      std::size_t end;
+      while ((end = pending->find('\n')) != std::string::npos) {
+        const std::string line = pending->substr(0, end);
+        pending->erase(0, end + 1);
+        int done = 0, total = 0;
+        if (std::sscanf(line.c_str(), "[%d/%d]", &done, &total) == 2 ||
+            (std::sscanf(line.c_str(), "[%d%%]", &done) == 1 && (total = 100)))
+          on_progress(done, total);
+      }
+    };
+  }
   RunResult r = run_command(request);
   BuildResult result;
   result.ok = r.ok();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,11 @@ struct BuildResult {
 };
 
 // `cmake --build <build_dir> --target <targets...>`. keep_going builds all it can.
+// Builds run one at a time (a lock inside); `jobs` is the build tool's own parallelism.
+// `on_progress(done, total)` is called as the build tool reports steps, where it does.
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going = false,
-                          int jobs = 1);
+                          const std::function<void(int, int)>& on_progress = {});
 
 // The first compiler or linker error in `output`, with the two lines after it (the source
 // line and the caret), paths relative to `source_dir`.

@@ -2,14 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "builder.hpp"
 #include "gtest_runner.hpp"
+#include "jobs.hpp"
 
 namespace tutor {
 
-std::string target_name(Variant variant, const Kata& kata, bool tsan) {
-  return fmt::format("{}.{}{}", variant == Variant::Kata ? "kata" : "solution", kata.id,
-                     tsan ? ".tsan" : "");
+namespace fs = std::filesystem;
+
+std::string target_name(const Paths& paths, Variant variant, const Kata& kata, bool tsan) {
+  return fmt::format("{}{}.{}{}", paths.target_prefix,
+                     variant == Variant::Kata ? "kata" : "solution", kata.id, tsan ? ".tsan" : "");
 }
 
 void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Paths& paths,
@@ -18,14 +27,85 @@ void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Path
   const std::string side = variant == Variant::Kata ? "kata" : "solution";
   std::vector<std::string> goals;
   if (katas.size() == katas_in_manifest) {
-    goals.push_back(side + "s.all");
+    goals.push_back(paths.target_prefix + side + "s.all");
   } else {
-    for (const Kata* kata : katas) goals.push_back(side + "." + kata->id + ".both");
+    for (const Kata* kata : katas)
+      goals.push_back(paths.target_prefix + side + "." + kata->id + ".both");
   }
-  build_targets(paths.build_dir, goals, /*keep_going=*/true, /*jobs=*/2);
+  build_targets(paths.build_dir, goals, /*keep_going=*/true);
 }
 
-KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& options) {
+namespace {
+
+// A kata that did not build: every test it names is NOT RUN.
+KataResult build_error(KataResult result, const Kata& kata, const Paths& paths,
+                       const std::string& first_error) {
+  result.status = Status::BuildError;
+  result.message = first_error;
+  result.summary = one_line(first_error.substr(0, first_error.find('\n')), 100);
+  for (const auto& name : tests_named_in_source(paths.source_dir / kata.test_file())) {
+    TestResult t;
+    t.name = name;
+    t.status = Status::NotRun;
+    t.message = t.summary = "not run: the kata did not compile";
+    result.tests.push_back(t);
+  }
+  finish_kata(result, kata.headline_first);
+  return result;
+}
+
+bool test_selected(const std::string& name, const std::string& only) {
+  if (only.empty() || name == only) return true;
+  const auto dot = name.find('.');
+  return dot != std::string::npos && name.substr(dot + 1) == only;
+}
+
+// The build of one kata, plain and (for flagged katas) ThreadSanitizer binaries side by side.
+// The plain binary's link touches a stamp file, so its tests can start while the slower TSan
+// binary is still compiling.
+class KataBuild {
+ public:
+  KataBuild(const Paths& paths, const std::string& plain, bool tsan) : stamp_(paths.binary(plain)) {
+    stamp_ += ".ready";
+    std::error_code ignored;
+    fs::remove(stamp_, ignored);
+    const std::string target = tsan ? plain + ".both" : plain;
+    build_ = std::async(std::launch::async, [dir = paths.build_dir, target] {
+      return build_targets(dir, {target}, /*keep_going=*/false);
+    });
+  }
+
+  // True once the plain binary is ready; false if the build ended without making it.
+  bool wait_for_plain() {
+    for (;;) {
+      if (fs::exists(stamp_)) return true;
+      if (build_.wait_for(std::chrono::milliseconds(5)) == std::future_status::ready) {
+        finished_ = build_.get();
+        // Up to date already (nothing relinked, no stamp): the build's result decides.
+        return fs::exists(stamp_) || finished_.ok;
+      }
+    }
+  }
+
+  // The whole build's result (waits for the TSan binary too).
+  const BuildResult& result() {
+    std::call_once(collected_, [&] {
+      if (build_.valid()) finished_ = build_.get();
+    });
+    return finished_;
+  }
+
+ private:
+  fs::path stamp_;
+  std::future<BuildResult> build_;
+  BuildResult finished_;
+  std::once_flag collected_;
+};
+
+}  // namespace
+
+KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& options,
+                      const GradeEvents& events) {
   KataResult result;
   result.id = kata.id;
   result.title = kata.title;
@@ -34,76 +114,109 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   result.file = fmt::format("{}/{}/{}", options.variant == Variant::Kata ? "katas" : "solutions",
                             kata.dir, kata.files.front());
   const bool tsan = options.with_tsan && kata.tsan;
+  const auto started = std::chrono::steady_clock::now();
+  auto note = [&](const std::string& text) {
+    if (events.on_note) events.on_note(text);
+  };
 
-  if (!std::filesystem::exists(paths.source_dir / kata.test_file())) {
+  if (!fs::exists(paths.source_dir / kata.test_file())) {
     result.status = Status::BuildError;
     result.message = result.summary = kata.test_file() + " is missing";
-    finish_kata(result);
+    finish_kata(result, kata.headline_first);
     return result;
   }
 
   // The authoritative build of this kata alone: its exit status decides BUILD ERROR, whatever
   // an earlier keep-going build left behind.
-  // With TSan, the `.both` target builds the plain and the TSan binary side by side.
-  const std::string target =
-      tsan ? target_name(options.variant, kata) + ".both" : target_name(options.variant, kata);
-  BuildResult build = build_targets(paths.build_dir, {target}, /*keep_going=*/false, /*jobs=*/2);
-  result.seconds += build.seconds;
-  if (!build.ok) {
-    result.status = Status::BuildError;
-    result.message = build.first_error;
-    result.summary = one_line(build.first_error.substr(0, build.first_error.find('\n')), 100);
-    for (const auto& name : tests_named_in_source(paths.source_dir / kata.test_file())) {
-      TestResult t;
-      t.name = name;
-      t.status = Status::NotRun;
-      t.message = t.summary = "not run: the kata did not compile";
-      result.tests.push_back(t);
-    }
-    finish_kata(result);  // keeps BUILD ERROR, counts the tests as not run
-    return result;
+  const std::string plain_target = target_name(paths, options.variant, kata);
+  KataBuild build(paths, plain_target, tsan);
+  if (!build.wait_for_plain()) {
+    const BuildResult& failed = build.result();
+    result.seconds = failed.seconds;
+    return build_error(result, kata, paths, failed.first_error);
   }
+  note(fmt::format(
+      "built in {:.1f} s",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
 
-  const auto binary = paths.binary(target_name(options.variant, kata));
+  const auto binary = paths.binary(plain_target);
   std::string error;
-  const auto names = list_tests(binary, &error);
+  std::vector<std::string> names;
+  for (const auto& name : list_tests(binary, &error))
+    if (test_selected(name, options.only_test)) names.push_back(name);
   if (names.empty()) {
     TestResult t;
     t.name = kata.id + ".list";
-    t.status = Status::Crash;
-    t.message = error.empty() ? "the test program lists no tests" : error;
+    t.status = options.only_test.empty() || !error.empty() ? Status::Crash : Status::NotRun;
+    t.message = !error.empty() ? error
+                : options.only_test.empty()
+                    ? "the test program lists no tests"
+                    : "kata " + kata.id + " has no test named '" + options.only_test + "'";
     t.summary = one_line(t.message);
     result.tests.push_back(t);
   }
-  for (const auto& name : names) {
+
+  // Every test in its own process, several at once; the TSan run of a test follows its plain
+  // run as soon as both the plain verdict (PASS) and the TSan binary are there.
+  std::mutex report_mutex;
+  std::vector<TestResult> plain(names.size()), under_tsan(names.size());
+  std::vector<bool> ran_tsan(names.size(), false);
+  parallel_for(names.size(), names.size(), [&](std::size_t i) {
     TestRun run;
     run.binary = binary;
-    run.test = name;
+    run.test = names[i];
     run.timeout = std::chrono::seconds(kata.timeout_seconds);
     run.limits = kata.limits;
     run.source_dir = paths.source_dir;
-    TestResult t = run_test(run);
-    if (t.status == Status::Pass && tsan) {
+    {
+      JobSlots::Held slot(JobSlots::shared());
+      plain[i] = run_test(run);
+    }
+    {
+      std::lock_guard lock(report_mutex);
+      if (events.on_test) events.on_test(plain[i], false);
+    }
+    if (!tsan || plain[i].status != Status::Pass) return;
+    const BuildResult& whole = build.result();
+    TestResult t;
+    if (!whole.ok) {
+      t.name = names[i];
+      t.status = Status::Fail;
+      t.message = "the ThreadSanitizer build failed: " + whole.first_error;
+      t.summary = one_line(t.message);
+    } else {
       // The same test again, watched by ThreadSanitizer: a race fails it even when the
       // numbers happened to come out right this time.
-      run.binary = paths.binary(target_name(options.variant, kata, true));
+      run.binary = paths.binary(target_name(paths, options.variant, kata, true));
       run.tsan = true;
       run.timeout = std::chrono::seconds(kata.timeout_seconds * 3);  // TSan runs slower
-      TestResult under_tsan = run_test(run);
-      if (under_tsan.status != Status::Pass) {
-        t = under_tsan;
+      JobSlots::Held slot(JobSlots::shared());
+      t = run_test(run);
+    }
+    std::lock_guard lock(report_mutex);
+    under_tsan[i] = t;
+    ran_tsan[i] = true;
+    if (events.on_test) events.on_test(t, true);
+  });
+
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    TestResult t = plain[i];
+    if (ran_tsan[i]) {
+      const TestResult& u = under_tsan[i];
+      if (u.status != Status::Pass) {
+        t = u;
         if (t.message.rfind("ThreadSanitizer", 0) != 0) {
           t.message = "under ThreadSanitizer: " + t.message;
           t.summary = "under TSan: " + t.summary;
         }
       }
-      t.seconds += under_tsan.seconds;
+      t.seconds = plain[i].seconds + u.seconds;
     }
-    result.seconds += t.seconds;
     result.tests.push_back(t);
-    if (options.stop_at_first_failure && t.status != Status::Pass) break;
   }
-  finish_kata(result);
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  finish_kata(result, kata.headline_first);
   return result;
 }
 
@@ -113,11 +226,21 @@ std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas,
                                     const std::function<void(const KataResult&)>& on_result) {
   // A kata that fails to build is built again, alone, by grade_kata: that gives its own error.
   prebuild(options.variant, katas, paths, katas_in_manifest);
-  std::vector<KataResult> results;
-  for (const Kata* kata : katas) {
-    results.push_back(grade_kata(*kata, paths, options));
-    if (on_result) on_result(results.back());
-  }
+  std::vector<KataResult> results(katas.size());
+  std::vector<bool> done(katas.size(), false);
+  std::size_t reported = 0;
+  std::mutex mutex;
+  // Several katas at once (their tests share the job slots); reported in manifest order.
+  parallel_for(katas.size(), 4, [&](std::size_t i) {
+    KataResult r = grade_kata(*katas[i], paths, options);
+    std::lock_guard lock(mutex);
+    results[i] = std::move(r);
+    done[i] = true;
+    while (reported < katas.size() && done[reported]) {
+      if (on_result) on_result(results[reported]);
+      ++reported;
+    }
+  });
   return results;
 }
 

@@ -1,5 +1,6 @@
-// Grades katas: builds each one on its own, runs every test in its own process, and collects a
-// KataResult. One kata's compile error, crash or deadlock never stops the others.
+// Grades katas: builds each one on its own, runs every test in its own process (several at
+// once), and collects a KataResult. One kata's compile error, crash or deadlock never stops
+// the others.
 #pragma once
 
 #include <filesystem>
@@ -13,11 +14,14 @@
 namespace tutor {
 
 struct Paths {
-  std::filesystem::path source_dir;
-  std::filesystem::path build_dir;
+  std::filesystem::path source_dir;  // the course: curriculum.json, katas/, solutions/, tests/
+  std::filesystem::path build_dir;   // the CMake build folder with bin/
+  std::filesystem::path state_dir;   // results.json, junit.xml, tutor-state.json, backups/
+  std::string target_prefix;         // "" for the course; "course." for the tutor's fixture
 
   // Binaries follow one convention, set by cmake/Kata.cmake:
-  //   bin/kata.<id>, bin/solution.<id>, and the same with .tsan for flagged katas.
+  //   bin/<prefix>kata.<id>, bin/<prefix>solution.<id>, and the same with .tsan for flagged
+  //   katas. A plain binary's link also touches bin/<binary>.ready.
   std::filesystem::path binary(const std::string& target) const {
     return build_dir / "bin" / target;
   }
@@ -26,7 +30,7 @@ struct Paths {
 // "kata" grades the learner's files (katas/), "solution" the reference (solutions/).
 enum class Variant { Kata, Solution };
 
-std::string target_name(Variant variant, const Kata& kata, bool tsan = false);
+std::string target_name(const Paths& paths, Variant variant, const Kata& kata, bool tsan = false);
 
 // Builds what grading these katas needs, in parallel and past errors, so that each kata's own
 // build afterwards is quick (and repeats only its own errors).
@@ -35,14 +39,22 @@ void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Path
 
 struct GradeOptions {
   Variant variant = Variant::Kata;
-  bool with_tsan = true;  // flagged katas: every test also runs under ThreadSanitizer
-  bool stop_at_first_failure = false;
+  bool with_tsan = true;  // flagged katas: every test that passes runs again under TSan
+  std::string only_test;  // one test ("Suite.Name" or "Name"); empty: all of them
 };
 
-KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& options);
+// What grading reports while it goes: each test's verdict as it ends (the plain run first,
+// then, for flagged katas, the ThreadSanitizer run, which can only turn a PASS into a FAIL).
+struct GradeEvents {
+  std::function<void(const std::string& note)> on_note;
+  std::function<void(const TestResult& test, bool under_tsan)> on_test;
+};
 
-// Builds everything first with keep-going (fast, in parallel), then grades kata by kata.
-// `on_result` is called as each kata finishes, so a report can be printed as it goes.
+KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& options,
+                      const GradeEvents& events = {});
+
+// Builds everything first with keep-going (fast, in parallel), then grades the katas, several
+// at once. `on_result` is called in manifest order as the katas finish.
 std::vector<KataResult> grade_katas(const std::vector<const Kata*>& katas,
                                     std::size_t katas_in_manifest, const Paths& paths,
                                     const GradeOptions& options,

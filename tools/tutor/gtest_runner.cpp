@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
+#include "errors.hpp"
 #include "testkit/markers.hpp"
 
 namespace tutor {
@@ -71,8 +74,12 @@ std::string explain_output(const std::string& output) {
   };
   static const Known known[] = {
       {"terminate called without an active exception",
-       "std::terminate ran because a std::thread was destroyed while still joinable: every "
-       "std::thread must be joined (or detached) before it goes out of scope."},
+       "a std::thread was destroyed while still joinable, and that ends the program. Did an "
+       "exception leave the function before the joins, or did a path return without joining "
+       "every thread it started?"},
+      {"terminate called after throwing",
+       "an exception escaped and nobody caught it: was it thrown on a thread of its own, where "
+       "no caller can catch it, or did it leave a destructor or a noexcept function?"},
       {"Resource deadlock avoided",
        "a thread tried to join itself, or lock a mutex it already holds."},
       {"Resource temporarily unavailable",
@@ -180,6 +187,7 @@ TestResult classify(const std::string& test, const RunResult& process,
   const std::string tsan = run.tsan ? summarize_tsan(process.output, run.source_dir) : "";
   std::string explained = explain_output(output);
   // testkit's own notes on what it refused (e.g. kill(-1, ...)) come first: they name the bug.
+  result.refused = output.find(testkit::markers::kRefused) != std::string::npos;
   if (auto at = output.find(testkit::markers::kRefused); at != std::string::npos) {
     const auto start = at + std::string(testkit::markers::kPrefix).size();
     const auto end = output.find('\n', start);
@@ -200,8 +208,10 @@ TestResult classify(const std::string& test, const RunResult& process,
     result.summary = one_line(result.message);
     return result;
   }
+  result.explained = !explained.empty() || !tsan.empty();
   if (std::string line = testkit_timeout_line(output); !line.empty()) {
     result.status = Status::Timeout;
+    result.explained = true;
     result.message = line + limit_note;
     result.summary = one_line(line);
     return result;
@@ -275,6 +285,17 @@ TestResult classify(const std::string& test, const RunResult& process,
     result.summary = one_line(result.message.substr(0, result.message.find('\n')));
     return result;
   }
+  if (gtest_json.empty()) {
+    result.status = Status::Crash;
+    result.message = fmt::format(
+        "the test process exited with code 0 before GoogleTest could report: did the code call "
+        "exit() or _exit() in the test's own process (a child that returned into the test, or "
+        "an exit where a return was meant)?{}",
+        limit_note);
+    result.message += "\nLast output:\n" + last_lines(output, 6);
+    result.summary = one_line(result.message.substr(0, result.message.find('\n')));
+    return result;
+  }
   if (!found) {
     result.status = Status::NotRun;
     result.message = "GoogleTest ran no test by this name";
@@ -287,9 +308,12 @@ TestResult classify(const std::string& test, const RunResult& process,
 
 TestResult run_test(const TestRun& run) {
   // A private report file per run: GoogleTest writes it at exit.
-  char dir_template[] = "/tmp/tutor-run.XXXXXX";
-  const char* dir = mkdtemp(dir_template);
-  fs::path report = fs::path(dir ? dir : "/tmp") / "report.json";
+  std::string dir_template = (fs::temp_directory_path() / "tutor-run.XXXXXX").string();
+  if (mkdtemp(dir_template.data()) == nullptr)
+    throw TutorError(fmt::format("cannot make a temporary folder from {}: {}", dir_template,
+                                 std::strerror(errno)),
+                     "Is the temporary folder (TMPDIR, else /tmp) full or not writable?");
+  fs::path report = fs::path(dir_template) / "report.json";
 
   RunRequest request;
   request.argv = {run.binary.string(), "--gtest_filter=" + run.test,

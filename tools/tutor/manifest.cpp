@@ -61,7 +61,6 @@ Manifest parse_manifest(const std::string& json_text) {
     throw std::runtime_error(fmt::format("curriculum.json is not valid JSON: {}", e.what()));
   }
   Manifest m;
-  m.title = optional_field<std::string>(root, "title", "", "the manifest");
   m.welcome = optional_field<std::string>(root, "welcome", "", "the manifest");
   m.farewell = optional_field<std::string>(root, "farewell", "", "the manifest");
   for (const auto& l : required<json>(root, "lessons", "the manifest")) {
@@ -100,6 +99,7 @@ Manifest parse_manifest(const std::string& json_text) {
     kata.timeout_seconds = optional_field<int>(k, "timeout", 10, ctx);
     kata.tsan = optional_field<bool>(k, "tsan", false, ctx);
     kata.points = optional_field<int>(k, "points", 10, ctx);
+    kata.headline_first = optional_field<std::vector<std::string>>(k, "headline_first", {}, ctx);
     if (k.contains("limits") && !k["limits"].is_null()) {
       const json& lim = k["limits"];
       kata.limits.processes = optional_field<int>(lim, "processes", 0, ctx + " limits");

@@ -7,19 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "limits.hpp"
+
 namespace tutor {
 
 struct Lesson {
   std::string id;   // "01"
   std::string dir;  // "01-threads" (under lessons/)
   std::string title;
-};
-
-// Resource limits for a kata's test processes (process katas), so that a runaway fork loop
-// costs only that kata.
-struct Limits {
-  int processes = 0;    // max tasks (processes + threads) alive at once; 0 = no limit
-  int cpu_seconds = 0;  // CPU time per test process; 0 = no limit
 };
 
 struct Kata {
@@ -33,12 +28,12 @@ struct Kata {
   bool tsan = false;               // also graded under ThreadSanitizer
   int points = 10;
   Limits limits;
+  std::vector<std::string> headline_first;  // tests whose failure tells most (see finish_kata)
 
   std::string test_file() const { return "tests/" + dir + "_test.cpp"; }
 };
 
 struct Manifest {
-  std::string title;
   std::string welcome;
   std::string farewell;
   std::vector<Lesson> lessons;

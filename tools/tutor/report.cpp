@@ -11,6 +11,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "console.hpp"
+#include "errors.hpp"
+
 namespace tutor {
 
 using nlohmann::json;
@@ -26,10 +29,6 @@ Totals totals_of(const std::vector<KataResult>& katas) {
     t.points_possible += k.points_possible;
   }
   return t;
-}
-
-bool use_colour(std::FILE* stream) {
-  return std::getenv("NO_COLOR") == nullptr && isatty(fileno(stream)) != 0;
 }
 
 Table::Table(std::FILE* out) : out_(out), colour_(use_colour(out)) {}
@@ -221,9 +220,21 @@ std::string junit_xml(const std::vector<KataResult>& katas) {
 }
 
 void write_file(const std::filesystem::path& file, const std::string& text) {
-  std::filesystem::create_directories(file.parent_path());
-  std::ofstream out(file);
-  out << text;
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  const std::string temporary = file.string() + fmt::format(".{}.tmp", getpid());
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out)
+      throw TutorError(fmt::format("cannot write {}", temporary),
+                       "Is the build folder writable, and is the disk full?");
+  }
+  std::filesystem::rename(temporary, file, ec);
+  if (ec)
+    throw TutorError(fmt::format("cannot replace {}: {}", file.string(), ec.message()),
+                     "Is the build folder writable?");
 }
 
 }  // namespace tutor

@@ -22,9 +22,6 @@ struct Totals {
 
 Totals totals_of(const std::vector<KataResult>& katas);
 
-// Colour only on a terminal (and never when NO_COLOR is set).
-bool use_colour(std::FILE* stream);
-
 class Table {
  public:
   explicit Table(std::FILE* out);
@@ -45,6 +42,7 @@ std::string closing_line(int passed, int failed);
 
 std::string results_json(const std::vector<KataResult>& katas, const std::string& variant);
 std::string junit_xml(const std::vector<KataResult>& katas);
+// Writes atomically (a temporary file renamed over the target); a TutorError if it cannot.
 void write_file(const std::filesystem::path& file, const std::string& text);
 
 }  // namespace tutor

@@ -40,15 +40,39 @@ Status overall_status(const std::vector<TestResult>& tests) {
   return Status::Pass;
 }
 
-void finish_kata(KataResult& kata) {
+int headline_rank(const TestResult& test) {
+  if (test.refused) return 0;
+  switch (test.status) {
+    case Status::Fail:
+      return 1;
+    case Status::Timeout:
+    case Status::Crash:
+      return test.explained ? 2 : 3;
+    default:
+      return 4;
+  }
+}
+
+void finish_kata(KataResult& kata, const std::vector<std::string>& headline_first) {
   if (kata.status != Status::BuildError) {
     kata.status = overall_status(kata.tests);
+    auto preference = [&](const TestResult& t) {
+      const auto dot = t.name.find('.');
+      const std::string bare = dot == std::string::npos ? t.name : t.name.substr(dot + 1);
+      for (std::size_t i = 0; i < headline_first.size(); ++i)
+        if (headline_first[i] == t.name || headline_first[i] == bare) return i;
+      return headline_first.size();
+    };
+    const TestResult* headline = nullptr;
     for (const auto& t : kata.tests) {
-      if (t.status == kata.status) {
-        kata.message = t.name + ": " + t.message;
-        kata.summary = t.name + ": " + t.summary;
-        break;
-      }
+      if (t.status == Status::Pass) continue;
+      if (headline == nullptr || headline_rank(t) < headline_rank(*headline) ||
+          (headline_rank(t) == headline_rank(*headline) && preference(t) < preference(*headline)))
+        headline = &t;
+    }
+    if (headline != nullptr) {
+      kata.message = headline->name + ": " + headline->message;
+      kata.summary = headline->name + ": " + headline->summary;
     }
     if (kata.status == Status::NotRun) kata.summary = kata.message = "no tests were found";
   }

@@ -17,6 +17,8 @@ struct TestResult {
   std::string message;  // what went wrong, in full (empty on PASS)
   std::string summary;  // one line of it, for the table
   double seconds = 0;
+  bool explained = false;  // the message names a cause (a testkit note, a known runtime message)
+  bool refused = false;    // testkit refused a call (kill(-1), kill(0)): that names the bug
 };
 
 struct KataResult {
@@ -40,8 +42,16 @@ struct KataResult {
 // else FAIL if any failed, else PASS. (BUILD ERROR is decided before any test runs.)
 Status overall_status(const std::vector<TestResult>& tests);
 
-// Sets status, message, summary and points of `kata` from its tests.
-void finish_kata(KataResult& kata);
+// Sets status, message, summary and points of `kata` from its tests. The message is the
+// headline: the failure that says most about the bug. A note from testkit about a call it
+// refused comes first; then failed assertions (written by the test's author for this very
+// mistake); then TIMEOUTs and CRASHes the tests or the tutor could explain; bare TIMEOUTs and
+// CRASHes last. Within a rank, tests named in `headline_first` (the manifest's list, most
+// telling first) come before the rest, which keep their order in the test file.
+void finish_kata(KataResult& kata, const std::vector<std::string>& headline_first = {});
+
+// How telling a failed test's message is (lower: more telling); see finish_kata.
+int headline_rank(const TestResult& test);
 
 // The first line worth showing of a long message (trimmed to `width` characters).
 std::string one_line(const std::string& text, std::size_t width = 100);

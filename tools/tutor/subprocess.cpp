@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace tutor {
@@ -121,28 +122,56 @@ void append_capped(std::string& out, const char* data, std::size_t n, std::size_
   }
 }
 
-// The process group of the test running now. If the tutor itself is interrupted (Ctrl-C in
-// the terminal reaches only the foreground group, not the test's own), a deadlocked test would
-// otherwise live on: the handler kills it first, then ends the tutor the usual way.
-volatile sig_atomic_t running_group = 0;
+// The process groups of the commands running now. If the tutor itself is interrupted (Ctrl-C
+// in the terminal reaches only the foreground group, not a test's own), a deadlocked test would
+// otherwise live on: the handler kills every one of them, then ends the tutor the usual way.
+constexpr int kMaxRunning = 64;
+volatile sig_atomic_t running_groups[kMaxRunning] = {};
+std::mutex running_slots_mutex;
 
-void kill_running_group_and_exit(int sig) {
-  if (running_group > 0) killpg(running_group, SIGKILL);
+void kill_running_groups_and_exit(int sig) {
+  for (int i = 0; i < kMaxRunning; ++i)
+    if (running_groups[i] > 0) killpg(running_groups[i], SIGKILL);
   signal(sig, SIG_DFL);
   raise(sig);
 }
 
 void install_interrupt_handlers() {
-  static bool installed = false;
-  if (installed) return;
-  installed = true;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    struct sigaction action {};
-    action.sa_handler = kill_running_group_and_exit;
-    sigemptyset(&action.sa_mask);
-    sigaction(sig, &action, nullptr);
-  }
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction action {};
+      action.sa_handler = kill_running_groups_and_exit;
+      sigemptyset(&action.sa_mask);
+      sigaction(sig, &action, nullptr);
+    }
+  });
 }
+
+// Registers a process group for the interrupt handler while it runs.
+class RunningGroup {
+ public:
+  explicit RunningGroup(pid_t group) {
+    std::lock_guard lock(running_slots_mutex);
+    for (int i = 0; i < kMaxRunning; ++i) {
+      if (running_groups[i] == 0) {
+        running_groups[i] = group;
+        slot_ = i;
+        return;
+      }
+    }
+  }
+  ~RunningGroup() {
+    if (slot_ < 0) return;
+    std::lock_guard lock(running_slots_mutex);
+    running_groups[slot_] = 0;
+  }
+  RunningGroup(const RunningGroup&) = delete;
+  RunningGroup& operator=(const RunningGroup&) = delete;
+
+ private:
+  int slot_ = -1;
+};
 
 }  // namespace
 
@@ -196,8 +225,18 @@ RunResult run_command(const RunRequest& request) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  // Output pipe, and a status pipe that tells whether execve worked: it is close-on-exec, so a
+  // successful exec closes it with nothing written; a failed one writes its errno first.
   int fds[2];
+  int exec_status[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
+    result.start_failed = true;
+    result.output = fmt::format("could not create a pipe: {}", strerror(errno));
+    return result;
+  }
+  if (pipe2(exec_status, O_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
     result.start_failed = true;
     result.output = fmt::format("could not create a pipe: {}", strerror(errno));
     return result;
@@ -208,8 +247,7 @@ RunResult run_command(const RunRequest& request) {
   if (pid < 0) {
     result.start_failed = true;
     result.output = fmt::format("could not fork: {}", strerror(errno));
-    close(fds[0]);
-    close(fds[1]);
+    for (int fd : {fds[0], fds[1], exec_status[0], exec_status[1]}) close(fd);
     return result;
   }
   if (pid == 0) {
@@ -229,16 +267,21 @@ RunResult run_command(const RunRequest& request) {
     dup2(fds[1], STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    if (!request.working_dir.empty() && chdir(request.working_dir.c_str()) != 0) _exit(126);
-    execve(argv[0], argv.data(), envp.data());
-    const char msg[] = "tutor: could not start the program (execve failed)\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    if (request.working_dir.empty() || chdir(request.working_dir.c_str()) == 0)
+      execve(argv[0], argv.data(), envp.data());
+    const int error = errno;
+    (void)!write(exec_status[1], &error, sizeof error);
     _exit(127);
   }
   setpgid(pid, pid);  // also from the parent, so there is no window where killpg misses it
   install_interrupt_handlers();
-  running_group = pid;
+  RunningGroup registered(pid);
   close(fds[1]);
+  close(exec_status[1]);
+  int exec_errno = 0;
+  const bool exec_failed =
+      read(exec_status[0], &exec_errno, sizeof exec_errno) == sizeof exec_errno;
+  close(exec_status[0]);
 
   const auto deadline = started + request.timeout;
   std::size_t dropped = 0;
@@ -249,18 +292,20 @@ RunResult run_command(const RunRequest& request) {
   while (!exited) {
     if (pipe_open) {
       pollfd p{fds[0], POLLIN, 0};
-      int ready = poll(&p, 1, 20);
+      int ready = poll(&p, 1, 10);
       if (ready > 0) {
         ssize_t n = read(fds[0], buf, sizeof buf);
         if (n > 0) {
           append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output,
                         dropped);
+          if (request.on_output)
+            request.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
         } else if (n == 0) {
           pipe_open = false;
         }
       }
     } else {
-      usleep(10000);
+      usleep(2000);
     }
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) {
@@ -272,8 +317,7 @@ RunResult run_command(const RunRequest& request) {
       exited = true;
     }
   }
-  running_group = 0;
-  // Whatever the test left running dies with it.
+  // Whatever the command left running dies with it.
   if (killpg(pid, 0) == 0) {
     ++result.leftovers_killed;
     killpg(pid, SIGKILL);
@@ -293,12 +337,13 @@ RunResult run_command(const RunRequest& request) {
   if (dropped > 0)
     result.output += fmt::format("\n[tutor: {} bytes of output left out]\n", dropped);
 
-  if (!result.timed_out) {
+  if (exec_failed) {
+    result.start_failed = true;
+    result.output =
+        fmt::format("could not start {}: {}", request.argv.front(), strerror(exec_errno));
+  } else if (!result.timed_out) {
     if (WIFEXITED(status)) {
       result.exit_code = WEXITSTATUS(status);
-      if (result.exit_code == 127 &&
-          result.output.find("tutor: could not start") != std::string::npos)
-        result.start_failed = true;
     } else if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
     }

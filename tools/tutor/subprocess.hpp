@@ -7,12 +7,14 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "manifest.hpp"
+#include "limits.hpp"
 
 namespace tutor {
 
@@ -23,14 +25,16 @@ struct RunRequest {
   std::string working_dir;              // empty: inherit
   Limits limits;                        // zeros: no limits
   std::size_t max_output = 256 * 1024;  // bytes kept (head and tail)
+  // Called with each piece of output as it arrives (e.g. to show a build's progress).
+  std::function<void(std::string_view)> on_output;
 };
 
 struct RunResult {
-  int exit_code = -1;      // when the child exited normally
-  int signal = 0;          // when a signal ended it (not ours)
-  bool timed_out = false;  // we killed it after `timeout`
-  bool start_failed = false;
-  std::string output;  // stdout and stderr, interleaved as written
+  int exit_code = -1;         // when the child exited normally
+  int signal = 0;             // when a signal ended it (not ours)
+  bool timed_out = false;     // we killed it after `timeout`
+  bool start_failed = false;  // the program could not be started (output says why)
+  std::string output;         // stdout and stderr, interleaved as written
   double seconds = 0;
   bool hit_process_limit = false;  // the cgroup refused a fork at least once
   int leftovers_killed = 0;        // processes still alive when the child ended
@@ -38,6 +42,8 @@ struct RunResult {
   bool ok() const { return !timed_out && signal == 0 && exit_code == 0 && !start_failed; }
 };
 
+// Safe to call from several threads at once: each call has its own pipes, process group and
+// cgroup, and Ctrl-C (SIGINT, SIGTERM, SIGHUP) kills every process group still running.
 RunResult run_command(const RunRequest& request);
 
 // "SIGSEGV (segmentation fault: a bad pointer or a dangling reference)" etc.

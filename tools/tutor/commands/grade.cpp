@@ -1,0 +1,134 @@
+// `make test [KATA=01a[,02b]] [TEST=Name]`: grades the learner's katas.
+//
+// One kata: every test's verdict is printed the moment it ends (tests run several at once),
+// the plain run first and then, for race katas, the ThreadSanitizer run; then the headline
+// failure in full. Several katas: one table row per kata, in course order. Both end with the
+// totals and the closing line "N passed, N failed", and write results.json and junit.xml.
+#include <fmt/format.h>
+
+#include <mutex>
+
+#include "../commands.hpp"
+#include "../console.hpp"
+#include "../errors.hpp"
+#include "../jobs.hpp"
+#include "../report.hpp"
+#include "../state.hpp"
+
+namespace tutor {
+
+namespace {
+
+struct GradeArgs {
+  std::string katas;
+  std::string test;
+};
+
+void print_test_line(const TestResult& t, bool under_tsan) {
+  const std::string status = fmt::format("{:<7}", status_name(t.status));
+  std::string line = fmt::format("  {} {}{}", coloured_status(t.status, status), t.name,
+                                 under_tsan ? " (ThreadSanitizer)" : "");
+  if (t.status != Status::Pass)
+    line += ": " + one_line(t.summary.empty() ? t.message : t.summary, 110);
+  fmt::print("{} ({:.1f} s)\n", line, t.seconds);
+  std::fflush(stdout);
+}
+
+void remember(Context& context, const std::vector<KataResult>& results) {
+  State state(context.paths.state_dir / "tutor-state.json");
+  for (const auto& r : results) state.set_last_status(r.id, status_name(r.status));
+  state.save();
+}
+
+void write_reports(Context& context, const std::vector<KataResult>& results) {
+  const auto json_file = context.paths.state_dir / "results.json";
+  const auto junit_file = context.paths.state_dir / "junit.xml";
+  write_file(json_file, results_json(results, "katas"));
+  write_file(junit_file, junit_xml(results));
+  fmt::print("\nReports: {} and {}\n", json_file.string(), junit_file.string());
+}
+
+int grade_one(Context& context, const Kata& kata, const std::string& test) {
+  fmt::print("{}\n", bold(fmt::format("Kata {} · {}", kata.id, kata.title)));
+  fmt::print("  katas/{}/{}{}\n", kata.dir, kata.files.front(),
+             kata.tsan ? "   (a race kata: tests that pass run again under ThreadSanitizer, "
+                         "which can only turn a PASS into a FAIL)"
+                       : "");
+  std::fflush(stdout);
+  // Every test of this kata at once, however many: most of them wait, and a kata whose code
+  // hangs then costs one deadline, not one per test.
+  JobSlots::set_size(64);
+  GradeOptions options;
+  options.only_test = test;
+  GradeEvents events;
+  bool tsan_heading = false;
+  events.on_note = [](const std::string& note) {
+    fmt::print("  {}\n", note);
+    std::fflush(stdout);
+  };
+  events.on_test = [&](const TestResult& t, bool under_tsan) {
+    if (under_tsan && !tsan_heading) {
+      tsan_heading = true;
+      fmt::print("  under ThreadSanitizer:\n");
+    }
+    print_test_line(t, under_tsan);
+  };
+  KataResult result = grade_kata(kata, context.paths, options, events);
+  std::vector<KataResult> results{result};
+  if (result.status == Status::BuildError) {
+    fmt::print("\n  {} — the kata does not compile:\n{}\n",
+               coloured_status(result.status, "BUILD ERROR"), wrap(result.message, 200, "    "));
+  } else if (result.status != Status::Pass) {
+    std::string indented = "    ";
+    for (char c : result.message.substr(0, 2500)) {
+      indented += c;
+      if (c == '\n') indented += "    ";
+    }
+    fmt::print("\n  What tells most ({}):\n{}\n", status_name(result.status), indented);
+  }
+  fmt::print("\n");
+  Table table(stdout);
+  table.header();
+  table.row(result);
+  if (test.empty()) remember(context, results);  // one test alone says little of the kata
+  write_reports(context, results);
+  table.totals(results);
+  if (result.status != Status::Pass) fmt::print("Stuck? make hint KATA={}\n", kata.id);
+  return result.status == Status::Pass ? 0 : 1;
+}
+
+int grade_many(Context& context, const std::vector<const Kata*>& katas) {
+  fmt::print(
+      "Grading {} kata(s) in katas/: each test alone, with its time limit (race katas also "
+      "under ThreadSanitizer).\n\n",
+      katas.size());
+  Table table(stdout);
+  table.header();
+  GradeOptions options;
+  auto results = grade_katas(katas, context.manifest().katas.size(), context.paths, options,
+                             [&](const KataResult& k) { table.row(k); });
+  table.details(results);
+  remember(context, results);
+  write_reports(context, results);
+  table.totals(results);
+  return totals_of(results).tests_failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_grade_command(CLI::App& app, Context& context) {
+  auto args = std::make_shared<GradeArgs>();
+  auto* command = app.add_subcommand("grade", "grade the katas (make test)");
+  command->add_option("--kata", args->katas, "one kata id, or several separated by commas");
+  command->add_option("--test", args->test, "one test of that kata (its name)");
+  command->callback([&context, args] {
+    auto katas = select_katas(context.manifest(), args->katas);
+    if (!args->test.empty() && katas.size() != 1)
+      throw TutorError("TEST= names a test of one kata",
+                       "Say which kata too: make test KATA=02a TEST=LeavesNoZombiesBehind");
+    context.exit_code = katas.size() == 1 ? grade_one(context, *katas.front(), args->test)
+                                          : grade_many(context, katas);
+  });
+}
+
+}  // namespace tutor
