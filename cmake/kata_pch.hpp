@@ -26,7 +26,11 @@
 
 #include "testkit/children.hpp"
 #include "testkit/deadline.hpp"
+#include "testkit/descriptors.hpp"
+#include "testkit/eventually.hpp"
 #include "testkit/inflight_probe.hpp"
+#include "testkit/interposed.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/process.hpp"
 #include "testkit/thread_count.hpp"
 #include "testkit/timed_barrier.hpp"

@@ -7,15 +7,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "testkit/children.hpp"
 #include "testkit/deadline.hpp"
+#include "testkit/eventually.hpp"
 #include "testkit/inflight_probe.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/text.hpp"
 #include "testkit/thread_count.hpp"
 #include "testkit/timed_barrier.hpp"
+
+namespace {
 
 using namespace std::chrono_literals;
 
@@ -88,6 +93,41 @@ TEST(ThreadCount, SeesAThreadComeAndGo) {
   EXPECT_TRUE(testkit::threads_back_to(before));
 }
 
+TEST(Eventually, ReturnsAsSoonAsTheConditionHolds) {
+  std::atomic<bool> flag{false};
+  std::thread setter([&] {
+    std::this_thread::sleep_for(20ms);
+    flag = true;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(testkit::eventually([&] { return flag.load(); }, 60s));
+  // Far below the deadline: eventually() waited for the event, not the clock.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  setter.join();
+  int looks = 0;
+  EXPECT_TRUE(testkit::eventually([&] { return ++looks > 0; }, 0ms));
+  EXPECT_EQ(looks, 1) << "a condition that already holds is looked at once";
+}
+
+TEST(Eventually, GivesUpAfterTheDeadline) {
+  int looks = 0;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(testkit::eventually(
+      [&] {
+        ++looks;
+        return false;
+      },
+      50ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 50ms);
+  EXPECT_GE(looks, 2) << "it looks again until the deadline, and once more at the end";
+}
+
+TEST(ToText, WritesAnyRangeInBrackets) {
+  EXPECT_EQ(testkit::to_text(std::vector<int>{3, 8, 1}), "[3, 8, 1]");
+  EXPECT_EQ(testkit::to_text(std::vector<int>{}), "[]");
+  EXPECT_EQ(testkit::to_text(std::vector<std::string>{"a", "b"}), "[a, b]");
+}
+
 TEST(Children, NoChildrenPasses) { EXPECT_TRUE(testkit::no_leftover_children()); }
 
 TEST(Children, AZombieIsReportedAndReaped) {
@@ -95,8 +135,7 @@ TEST(Children, AZombieIsReportedAndReaped) {
   if (pid == 0) _exit(0);
   ASSERT_GT(pid, 0);
   // Give the child time to exit (and become a zombie) before looking.
-  for (int i = 0; i < 200 && !testkit::running_children().empty(); ++i)
-    std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(testkit::eventually([] { return testkit::running_children().empty(); }, 5s));
   auto result = testkit::no_leftover_children();
   EXPECT_FALSE(result);
   EXPECT_NE(std::string(result.message()).find("zombie"), std::string::npos) << result.message();
@@ -179,3 +218,5 @@ TEST(LeakCheckedTest, PassesWhenEveryThreadIsJoined) {
   EXPECT_EQ(failures.size(), 0) << (failures.size() > 0 ? failures.GetTestPartResult(0).message()
                                                         : "");
 }
+
+}  // namespace

@@ -6,6 +6,7 @@
 // answers waitpid(-1, ..., WNOHANG) with ECHILD exactly when no child is left.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,10 +15,11 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "testkit/eventually.hpp"
+#include "testkit/proc_stat.hpp"
 
 namespace testkit {
 
@@ -29,16 +31,9 @@ inline std::vector<pid_t> running_children() {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    // Format: pid (comm) state ppid ...; comm may hold spaces, so parse after the last ')'.
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    long ppid = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %ld", &state, &ppid) != 2) continue;
-    if (ppid == self && state != 'Z') found.push_back(static_cast<pid_t>(std::stol(name)));
+    const ProcStat stat = read_proc_stat(AT_FDCWD, (entry.path() / "stat").c_str());
+    if (stat.parent == self && stat.state != 'Z' && stat.state != 0)
+      found.push_back(static_cast<pid_t>(std::stol(name)));
   }
   return found;
 }
@@ -49,10 +44,7 @@ inline std::vector<pid_t> running_children() {
 inline ::testing::AssertionResult no_leftover_children(
     std::chrono::milliseconds grace = std::chrono::milliseconds(500)) {
   // A child that was signalled a moment ago may need a little time to die; give it `grace`.
-  auto give_up = std::chrono::steady_clock::now() + grace;
-  while (!running_children().empty() && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  eventually([] { return running_children().empty(); }, grace);
   std::vector<pid_t> running = running_children();
   int zombies = 0;
   int status = 0;
@@ -74,13 +66,14 @@ inline ::testing::AssertionResult no_leftover_children(
   auto failure = ::testing::AssertionFailure();
   if (zombies > 0) {
     failure << zombies
-            << " child process(es) had exited but were never reaped (zombies): call waitpid "
-               "for every child you fork. ";
+            << " child process(es) had exited but were never reaped (zombies): was waitpid() "
+               "called for every child? ";
   }
   if (!running.empty()) {
     failure << running.size()
-            << " child process(es) were still running when the test ended: a parent must wait "
-               "for (or kill, then wait for) every child it starts.";
+            << " child process(es) were still running when the test ended: did the function "
+               "return before it had waited for (or killed, then waited for) every child it "
+               "started?";
   }
   return failure;
 }

@@ -8,7 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
+
+#include "testkit/eventually.hpp"
 
 namespace testkit {
 
@@ -25,18 +26,15 @@ inline int thread_count() {
 // joined may take a moment to disappear from /proc). Fails with a message if it does not.
 inline ::testing::AssertionResult threads_back_to(
     int baseline, std::chrono::milliseconds grace = std::chrono::milliseconds(2000)) {
-  auto give_up = std::chrono::steady_clock::now() + grace;
   int now = thread_count();
-  while (now > baseline && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    now = thread_count();
+  if (eventually([&] { return (now = thread_count()) <= baseline; }, grace)) {
+    return ::testing::AssertionSuccess();
   }
-  if (now <= baseline) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << (now - baseline) << " thread(s) were still running after the test (" << now
          << " threads, expected " << baseline
-         << "). Every std::thread you start must be joined before your function returns; "
-            "a detached thread keeps running after you stop looking at it.";
+         << "). Did the function return before joining every std::thread it started, or "
+            "detach one (a detached thread keeps running after you stop looking at it)?";
 }
 
 }  // namespace testkit
