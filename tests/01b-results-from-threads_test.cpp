@@ -1,35 +1,45 @@
 // Tests for kata 01b: map_in_threads(inputs, fn) runs every call on its own thread, returns the
-// results in input order, and hands a call's exception to the caller.
+// results in input order, and hands a call's exception (of any type) to the caller.
 //
 // The order in which the calls finish is chosen by the test (FinishOrder below), so "results
 // come back in input order although the threads finished in reverse" is checked the same way
-// on every run instead of depending on luck.
+// on every run instead of depending on luck. "Every call has finished when the exception
+// arrives" holds each call until map_in_threads waits to join its thread (testkit::waits_to_join
+// reads that from /proc). And testkit::FailThreadStarts shows what map_in_threads does when no
+// thread can be started, the one situation in which std::async's default policy runs a call on
+// the caller's thread (in libstdc++).
 #include <cxxabi.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <typeinfo>
 #include <vector>
 
 #include "results_from_threads.hpp"
+#include "testkit/cores.hpp"
 #include "testkit/deadline.hpp"
+#include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/text.hpp"
+#include "testkit/thread_probe.hpp"
+#include "testkit/thread_start_failure.hpp"
 #include "testkit/timed_barrier.hpp"
 
-using namespace std::chrono_literals;
-
 namespace {
+
+using namespace std::chrono_literals;
 
 class ResultsFromThreads : public testkit::LeakCheckedTest {};
 
@@ -45,6 +55,11 @@ class RejectedInput : public std::invalid_argument {
   int input_;
 };
 
+// C++ can throw a value of any type (throw 42;), not only a std::exception.
+struct NotAStdException {
+  int input;
+};
+
 // The readable name of a type ("std::runtime_error"): type_info::name() is the mangled one
 // ("St13runtime_error").
 std::string type_name(const std::type_info& type) {
@@ -53,14 +68,6 @@ std::string type_name(const std::type_info& type) {
   std::string name = (status == 0 && readable != nullptr) ? readable : type.name();
   std::free(readable);
   return name;
-}
-
-std::string to_text(const std::vector<int>& values) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i == 0 ? "" : ", ") << values[i];
-  out << ']';
-  return out.str();
 }
 
 // Makes the calls finish in a chosen order: a call may finish only after the call before it
@@ -115,7 +122,7 @@ class FinishOrder {
 
 constexpr const char* kNotTogether =
     "the calls did not all run at the same time: a call waited 2 s for another call that "
-    "never started. Start a thread for every input before you wait for any result.";
+    "never started. Is every input's thread started before you wait for any result?";
 
 TEST_F(ResultsFromThreads, ResultsComeBackInInputOrderEvenWhenTheyFinishInReverse) {
   // Neither the inputs nor their squares are sorted, so only input order gives the expected
@@ -135,22 +142,24 @@ TEST_F(ResultsFromThreads, ResultsComeBackInInputOrderEvenWhenTheyFinishInRevers
 
   EXPECT_TRUE(order->kept()) << kNotTogether;
   EXPECT_EQ(results, (std::vector<int>{9, 64, 1, 36, 4, 49, 25, 16}))
-      << "got the results " << to_text(results) << " for the inputs " << to_text(inputs)
-      << ", while the calls finished in the order " << to_text(order->finished())
-      << ". Results must come back in input order, whatever order the threads finish in. "
-         "Pushing into one shared vector records the finishing order (and is a data race, "
-         "with results that can go missing), and sorting them afterwards gives sorted "
-         "order, not input order. Give each input its own place for its result, e.g. its "
-         "own std::future kept at the input's position.";
+      << "got the results " << testkit::to_text(results) << " for the inputs "
+      << testkit::to_text(inputs) << ", while the calls finished in the order "
+      << testkit::to_text(order->finished())
+      << ". Results must come back in input order, whatever order the threads finish in. Do "
+         "the threads push their results into one shared vector (that records the finishing "
+         "order, and is a data race), or are the results sorted afterwards (sorted order is not "
+         "input order)?";
 }
 
 TEST_F(ResultsFromThreads, AllCallsRunAtTheSameTime) {
-  constexpr int kCalls = 6;
-  auto barrier = std::make_shared<testkit::TimedBarrier>(kCalls, 2s);
-  const std::vector<int> inputs = {10, 20, 30, 40, 50, 60};
+  // More calls than cores: one thread per core is not one thread per input.
+  const int calls = testkit::more_calls_than_cores();
+  auto barrier = std::make_shared<testkit::TimedBarrier>(calls, 2s);
+  std::vector<int> inputs;
+  for (int i = 1; i <= calls; ++i) inputs.push_back(10 * i);
 
   const std::vector<int> results =
-      testkit::finishes_within(6s, "map_in_threads with 6 calls that wait for each other", [&] {
+      testkit::finishes_within(6s, "map_in_threads with calls that wait for each other", [&] {
         return kata::map_in_threads(inputs, [barrier](int x) {
           barrier->arrive_and_wait();
           return x + 1;
@@ -158,44 +167,47 @@ TEST_F(ResultsFromThreads, AllCallsRunAtTheSameTime) {
       });
 
   EXPECT_TRUE(barrier->completed())
-      << "each call waits (up to 2 s) until all " << kCalls << " calls are running, but only "
-      << barrier->arrived() << " got there, and not together. Run each call on its own "
-      << "thread and start them all before waiting for any of them.";
+      << "each call waits (up to 2 s) until all " << calls << " calls are running, but only "
+      << barrier->arrived() << " got there, and not together (there are more calls than this "
+      << "machine has cores). Does each call run on a thread of its own, and are they all "
+         "started before you wait for any of them?";
   EXPECT_EQ(results.size(), inputs.size())
       << "got " << results.size() << " results for " << inputs.size()
-      << " inputs: results went missing. When several threads push_back into one vector at "
-         "the same moment they overwrite each other's work (a data race); give each input its "
-         "own place for its result.";
+      << " inputs: results went missing. Do several threads push_back into one vector at the "
+         "same moment? They overwrite each other's work (a data race).";
 }
 
 TEST_F(ResultsFromThreads, NoInputsGiveNoResults) {
   const std::vector<int> results =
       testkit::finishes_within(5s, "map_in_threads with no inputs",
                                [&] { return kata::map_in_threads({}, [](int x) { return x; }); });
-  EXPECT_TRUE(results.empty()) << "no inputs should give no results, got " << to_text(results);
+  EXPECT_TRUE(results.empty()) << "no inputs should give no results, got "
+                               << testkit::to_text(results);
 }
 
 // Calls map_in_threads and returns the RejectedInput it throws (or fails the test, saying what
-// arrived instead). `what` describes the call for the timeout message.
+// arrived instead). `what` describes the call for the timeout message. If `caller` is given,
+// it receives the kernel id of the thread that calls map_in_threads.
 std::optional<RejectedInput> rejected_input_from(const std::string& what,
                                                  const std::vector<int>& inputs,
-                                                 const std::function<int(int)>& fn) {
+                                                 const std::function<int(int)>& fn,
+                                                 std::atomic<pid_t>* caller = nullptr) {
   try {
-    const std::vector<int> results =
-        testkit::finishes_within(6s, what, [&] { return kata::map_in_threads(inputs, fn); });
-    ADD_FAILURE() << "map_in_threads returned normally (results " << to_text(results)
-                  << ") although a call threw RejectedInput. An exception thrown on another "
-                     "thread is lost unless you carry it back: std::promise::set_exception, "
-                     "std::packaged_task and std::async store it, and future.get() re-throws "
-                     "it in the caller.";
+    const std::vector<int> results = testkit::finishes_within(6s, what, [&] {
+      if (caller != nullptr) caller->store(testkit::this_thread_tid());
+      return kata::map_in_threads(inputs, fn);
+    });
+    ADD_FAILURE() << "map_in_threads returned normally (results " << testkit::to_text(results)
+                  << ") although a call threw RejectedInput. Was the exception caught on its "
+                     "thread and dropped there? Nothing carries an exception from one thread to "
+                     "another unless you hand it over.";
   } catch (const RejectedInput& e) {
     return e;
   } catch (const std::exception& e) {
     ADD_FAILURE() << "the caller got an exception of type " << type_name(typeid(e))
                   << " with message \"" << e.what()
-                  << "\" instead of the RejectedInput that fn threw. Pass the original "
-                     "exception on (future.get() or std::rethrow_exception do), do not wrap "
-                     "it in a new one.";
+                  << "\" instead of the RejectedInput that fn threw. Was it caught and wrapped "
+                     "in a new exception on its way?";
   } catch (...) {
     ADD_FAILURE() << "the caller got something that is not a std::exception instead of the "
                      "RejectedInput that fn threw.";
@@ -215,6 +227,52 @@ TEST_F(ResultsFromThreads, ACallsExceptionReachesTheCallerWithItsTypeAndMessage)
       << "the exception's message changed on its way to the caller";
 }
 
+// An exception that escapes a thread's function ends the program (std::terminate) before the
+// test can report anything; this handler says first what that means here.
+std::terminate_handler previous_terminate_handler = nullptr;
+
+void explain_escaped_exception() {
+  if (std::exception_ptr escaped = std::current_exception()) {
+    try {
+      std::rethrow_exception(escaped);
+    } catch (const NotAStdException& e) {
+      std::fprintf(stderr,
+                   "\nfn(%d) threw a value that is not a std::exception (C++ can throw any type, "
+                   "even throw 42;), and it ended the program on the thread that ran the call "
+                   "instead of reaching the caller of map_in_threads. Does that thread catch only "
+                   "std::exception?\n",
+                   e.input);
+    } catch (...) {
+    }
+  }
+  std::fflush(stderr);
+  if (previous_terminate_handler != nullptr) previous_terminate_handler();
+  std::abort();
+}
+
+TEST_F(ResultsFromThreads, AnExceptionOfAnyTypeReachesTheCaller) {
+  previous_terminate_handler = std::set_terminate(explain_escaped_exception);
+  try {
+    const std::vector<int> results = testkit::finishes_within(
+        6s, "map_in_threads where the call for input 3 throws a NotAStdException", [] {
+          return kata::map_in_threads({0, 1, 2, 3, 4, 5}, [](int x) {
+            if (x == 3) throw NotAStdException{x};
+            return x;
+          });
+        });
+    ADD_FAILURE() << "map_in_threads returned normally (results " << testkit::to_text(results)
+                  << ") although the call for input 3 threw a NotAStdException (a type that is "
+                     "not derived from std::exception). Was it caught on its thread and dropped?";
+  } catch (const NotAStdException& e) {
+    EXPECT_EQ(e.input, 3) << "the exception arrived, but not the one fn(3) threw";
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "the caller got a " << type_name(typeid(e)) << " (\"" << e.what()
+                  << "\") instead of the NotAStdException that fn(3) threw: was it caught and "
+                     "replaced on its way?";
+  }
+  std::set_terminate(previous_terminate_handler);
+}
+
 TEST_F(ResultsFromThreads, WhenSeveralCallsThrowTheFirstInInputOrderWins) {
   // Inputs 1 and 4 throw; the calls finish in reverse order, so 4 fails before 1 does.
   auto order = std::make_shared<FinishOrder>(std::vector<int>{5, 4, 3, 2, 1, 0}, 2s);
@@ -229,41 +287,87 @@ TEST_F(ResultsFromThreads, WhenSeveralCallsThrowTheFirstInInputOrderWins) {
   if (!rejected) return;
   EXPECT_EQ(rejected->input(), 1)
       << "the caller got the exception of input " << rejected->input()
-      << ", but input 1 comes first and failed too (it just finished later). Like Python's "
-         "executor.map, report the first failure in input order: collect the results in input "
-         "order (future.get() one by one) and the first one that failed throws.";
+      << ", but input 1 comes first and failed too (it just finished later). Is the exception "
+         "that reaches the caller the first one in time, rather than the first one in input "
+         "order (which is what Python's executor.map reports)?";
 }
 
 TEST_F(ResultsFromThreads, EveryCallHasFinishedWhenTheExceptionArrives) {
-  // Input 0 throws at once; the others start only after that and take a moment longer.
+  // Input 0 throws at once. Every other call lasts until map_in_threads waits to join its
+  // thread (or until the exception has reached the test, or 2 s have passed): a map_in_threads
+  // that lets the exception out before joining every thread is caught every time.
   struct Shared {
-    std::mutex mutex;
-    std::condition_variable changed;
-    bool thrown = false;
+    std::atomic<pid_t> caller{0};
+    std::atomic<bool> arrived{false};
     std::atomic<int> finished{0};
   };
   auto shared = std::make_shared<Shared>();
   const auto rejected = rejected_input_from(
-      "map_in_threads where input 0 throws", {0, 1, 2, 3, 4, 5}, [shared](int x) {
-        if (x == 0) {
-          std::lock_guard lock(shared->mutex);
-          shared->thrown = true;
-          shared->changed.notify_all();
-          throw RejectedInput(x);
-        }
-        {
-          std::unique_lock lock(shared->mutex);
-          shared->changed.wait_for(lock, 2s, [&] { return shared->thrown; });
-        }
-        std::this_thread::sleep_for(20ms);
+      "map_in_threads where input 0 throws and the others end when joined", {0, 1, 2, 3, 4, 5},
+      [shared](int x) {
+        if (x == 0) throw RejectedInput(x);
+        const pthread_t self = pthread_self();
+        testkit::eventually(
+            [&] {
+              return shared->arrived.load() || testkit::waits_to_join(shared->caller.load(), self);
+            },
+            2s);
         shared->finished.fetch_add(1);
         return x;
-      });
+      },
+      &shared->caller);
   const int finished = shared->finished.load();
+  shared->arrived.store(true);
   EXPECT_EQ(finished, 5)
       << "the exception reached the caller while " << 5 - finished
-      << " of the other 5 calls were still running. Wait for (join) every thread before you "
-         "re-throw: the caller must not get control back while work it started goes on.";
+      << " of the other 5 calls were still running (each call here lasts until its thread is "
+         "joined). Did the exception leave map_in_threads before every thread was joined? The "
+         "caller must not get control back while work it started goes on.";
+}
+
+TEST_F(ResultsFromThreads, WhenNoThreadCanStartNoCallRunsOnTheCallersThread) {
+  // testkit::FailThreadStarts makes every thread start by the caller fail, as on a machine
+  // with no room for another thread. Then no call can have a thread of its own: the failure
+  // must reach the caller, and no call may quietly run on the caller's thread instead (which is
+  // what std::async's default policy does in libstdc++ when it cannot start a thread).
+  struct Shared {
+    std::atomic<pid_t> caller{0};
+    std::mutex mutex;
+    std::vector<int> on_caller;  // inputs whose call ran on the caller's thread
+  };
+  auto shared = std::make_shared<Shared>();
+  bool returned = false;
+  int refused = 0;
+  testkit::finishes_within(6s, "map_in_threads while no thread can be started", [&] {
+    shared->caller.store(testkit::this_thread_tid());
+    testkit::FailThreadStarts no_threads;
+    try {
+      (void)kata::map_in_threads({0, 1, 2, 3}, [shared](int x) {
+        if (testkit::this_thread_tid() == shared->caller.load()) {
+          std::lock_guard lock(shared->mutex);
+          shared->on_caller.push_back(x);
+        }
+        return x;
+      });
+      returned = true;
+    } catch (...) {
+      returned = false;
+    }
+    refused = no_threads.refused();
+  });
+
+  std::lock_guard lock(shared->mutex);
+  EXPECT_TRUE(shared->on_caller.empty())
+      << "no thread could be started (" << refused << " attempt(s) refused), and fn ran for "
+      << "the inputs " << testkit::to_text(shared->on_caller)
+      << " on the thread that called map_in_threads instead, one after another: no call ran on "
+         "a thread of its own, and nobody was told. Did you leave std::async free to choose how "
+         "to run each call?";
+  if (shared->on_caller.empty()) {
+    EXPECT_FALSE(returned) << "map_in_threads returned normally although no thread could be "
+                              "started for any call: was the failure to start a thread caught "
+                              "and dropped?";
+  }
 }
 
 }  // namespace
