@@ -11,6 +11,7 @@
 // /proc/sys/kernel/pid_max, 32768 or more), while std::thread::id values are reused at once.
 #pragma once
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@
 #include <optional>
 #include <string>
 #include <system_error>
+
+#include "testkit/proc_stat.hpp"
 
 namespace testkit {
 
@@ -52,14 +55,8 @@ inline bool this_thread_is_detached() {
 // a join, a notify, a timer or I/O (state S or D in /proc/self/task/<tid>/stat), not running
 // or ready to run.
 inline bool blocked(pid_t tid) {
-  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string line;
-  if (!std::getline(file, line)) return false;
-  // "<tid> (<name>) <state> ...": the name may hold spaces and parentheses, the state follows
-  // the last ')'.
-  const auto close = line.rfind(')');
-  if (close == std::string::npos || close + 2 >= line.size()) return false;
-  const char state = line[close + 2];
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  const char state = read_proc_stat(AT_FDCWD, path.c_str()).state;
   return state == 'S' || state == 'D';
 }
 
