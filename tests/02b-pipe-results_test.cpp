@@ -1,48 +1,47 @@
-// Tests for kata 02b: bring large results back from children through pipes.
+// Tests for kata 02b: run_and_collect() brings each child's bytes (up to megabytes) back through
+// a pipe of its own, intact and in the order of the bodies, with how each child ended; it leaves
+// no descriptor and no zombie behind, and every child holds only the pipe end it writes to.
+//
+// Every child dies with the test (testkit::each_dies_with_parent), so a starter that hangs
+// leaves no process behind. A child reports the pipe ends it holds through testkit::Shared.
 #include <gtest/gtest.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <functional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "pipe_results.hpp"
 #include "testkit/deadline.hpp"
+#include "testkit/descriptors.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/process.hpp"
 
 namespace {
 
+using namespace std::chrono_literals;
 using Bodies = std::vector<std::function<std::string()>>;
 using Results = std::vector<kata::ChildResult>;
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
-// Runs in a child first thing: if the test process dies (say, after a TIMEOUT), the kernel kills
-// this child too, so a hung starter never leaves processes behind.
-void die_with_parent(pid_t parent) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(99);  // the parent was already gone
-}
-
-// run_and_collect with a deadline that turns a deadlock into a clear TIMEOUT message.
+// run_and_collect with a deadline that turns a deadlock into a clear TIMEOUT message. Every
+// child dies with the test, so a hang leaves no process behind.
 Results run(const Bodies& bodies, const std::string& what) {
   return testkit::finishes_within(
-      std::chrono::seconds(5), "run_and_collect() " + what,
-      [&] { return kata::run_and_collect(bodies); },
-      "A pipe program that hangs is waiting for something that never happens: either a read() "
-      "waiting for end of file while some process still holds a write end of that pipe (close "
-      "the ends you do not use, in parent and child, right after fork), or a waitpid() on a "
-      "child that is stuck in write() because its pipe (64 KiB) is full and nobody reads it "
-      "(read everything first, then wait).");
+      5s, "run_and_collect() " + what,
+      [&] { return kata::run_and_collect(testkit::each_dies_with_parent(bodies)); },
+      "A pipe program that hangs waits for something that never happens. Is a read() waiting "
+      "for end of file while some process (the parent itself, or a later child) still holds a "
+      "write end of that pipe? Or is a waitpid() waiting for a child that is stuck in write() "
+      "because its pipe (64 KiB) is full and nobody reads it yet?");
 }
 
 // Deterministic bytes of every value 0..255 (including '\0'), different for each seed.
@@ -71,52 +70,23 @@ testing::AssertionResult same_bytes(const std::string& got, const std::string& e
   return failure;
 }
 
-std::string describe(const kata::ChildResult& r) {
-  if (r.exited) return "exited with code " + std::to_string(r.exit_code);
-  if (r.signal != 0) {
-    return "killed by signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
-  }
-  return "never waited for (exited=false, signal=0)";
-}
-
-int open_file_descriptors() {
-  int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)entry;
-    ++n;
-  }
-  return n;
-}
-
-}  // namespace
-
-class PipeResults : public testkit::LeakCheckedTest {
- protected:
-  const pid_t parent_ = getpid();
-};
+class PipeResults : public testkit::LeakCheckedTest {};
 
 TEST_F(PipeResults, ASmallResultArrives) {
-  const pid_t parent = parent_;
-  Results results = run({[parent] {
-                          die_with_parent(parent);
-                          return std::string("hello from the child");
-                        }},
+  Results results = run({[] { return std::string("hello from the child"); }},
                         "with one child that sends 20 bytes");
   ASSERT_EQ(results.size(), 1u) << "run_and_collect must return one result per body";
   EXPECT_EQ(results[0].output, "hello from the child");
   EXPECT_TRUE(results[0].exited && results[0].exit_code == 0)
-      << "the child sent its result and ended normally; the result says: " << describe(results[0]);
+      << "the child sent its result and ended normally; the result says it "
+      << testkit::describe(results[0]);
 }
 
 TEST_F(PipeResults, OneMebibytePerChildArrivesIntact) {
-  const pid_t parent = parent_;
   constexpr int kChildren = 3;
   Bodies bodies;
   for (int i = 0; i < kChildren; ++i) {
-    bodies.push_back([parent, i] {
-      die_with_parent(parent);
-      return pattern(kMiB, static_cast<unsigned>(i));
-    });
+    bodies.push_back([i] { return pattern(kMiB, static_cast<unsigned>(i)); });
   }
   Results results = run(bodies, "with three children that send 1 MiB each");
   ASSERT_EQ(results.size(), static_cast<std::size_t>(kChildren))
@@ -127,20 +97,17 @@ TEST_F(PipeResults, OneMebibytePerChildArrivesIntact) {
         << " (results must be in the order of the bodies)";
     EXPECT_TRUE(results[i].exited && results[i].exit_code == 0)
         << "child " << i << " should have sent everything and exited with 0; it "
-        << describe(results[i]);
+        << testkit::describe(results[i]);
   }
 }
 
 TEST_F(PipeResults, ResultsOfEverySizeArriveInOrder) {
-  const pid_t parent = parent_;
   // Around the pipe's capacity (64 KiB on Linux) on purpose.
   const std::vector<std::size_t> sizes = {0, 1, 4096, 65535, 65536, 65537, 300000};
   Bodies bodies;
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    bodies.push_back([parent, i, size = sizes[i]] {
-      die_with_parent(parent);
-      return pattern(size, static_cast<unsigned>(100 + i));
-    });
+    bodies.push_back(
+        [i, size = sizes[i]] { return pattern(size, static_cast<unsigned>(100 + i)); });
   }
   Results results = run(bodies, "with seven children sending 0 B to 300 KB");
   ASSERT_EQ(results.size(), sizes.size()) << "run_and_collect must return one result per body";
@@ -151,59 +118,103 @@ TEST_F(PipeResults, ResultsOfEverySizeArriveInOrder) {
 }
 
 TEST_F(PipeResults, AChildThatCrashesStillEndsTheRead) {
-  const pid_t parent = parent_;
-  Results results = run({[parent]() -> std::string {
-                           die_with_parent(parent);
+  Results results = run({[]() -> std::string {
                            rlimit no_core{0, 0};  // no core file from the abort below
                            setrlimit(RLIMIT_CORE, &no_core);
                            std::abort();
                          },
-                         [parent]() -> std::string {
-                           die_with_parent(parent);
-                           throw std::runtime_error("the body failed");
-                         },
-                         [parent] {
-                           die_with_parent(parent);
-                           return std::string("still here");
-                         }},
+                         []() -> std::string { throw std::runtime_error("the body failed"); },
+                         [] { return std::string("still here"); }},
                         "with a child that aborts, one that throws and one that answers");
   ASSERT_EQ(results.size(), 3u) << "run_and_collect must return one result per body";
   EXPECT_TRUE(!results[0].exited && results[0].signal == SIGABRT)
       << "child 0 called abort(): it should be reported as killed by SIGABRT; it "
-      << describe(results[0]);
+      << testkit::describe(results[0]);
   EXPECT_EQ(results[0].output, "") << "child 0 crashed before sending anything";
   EXPECT_TRUE(results[1].exited && results[1].exit_code == 1)
-      << "child 1's body threw: it should exit with code 1; it " << describe(results[1]);
+      << "child 1's body threw: it should exit with code 1; it " << testkit::describe(results[1]);
   EXPECT_EQ(results[2].output, "still here") << "child 2's result must not be affected";
 }
 
 TEST_F(PipeResults, NoFileDescriptorIsLeft) {
-  const pid_t parent = parent_;
-  const int before = open_file_descriptors();
-  Results results = run(Bodies(4,
-                               [parent] {
-                                 die_with_parent(parent);
-                                 return std::string("x");
-                               }),
-                        "with four children that send 1 byte each");
-  const int after = open_file_descriptors();
+  const int before = testkit::open_descriptor_count();
+  Results results =
+      run(Bodies(4, [] { return std::string("x"); }), "with four children that send 1 byte each");
+  const int after = testkit::open_descriptor_count();
   ASSERT_EQ(results.size(), 4u) << "run_and_collect must return one result per body";
   EXPECT_EQ(after, before)
       << "the parent had " << before << " open file descriptors before and " << after
-      << " after run_and_collect(): every pipe() makes two, and the parent must close both of "
-         "each (the write end right after fork, the read end after reading it)";
+      << " after run_and_collect(). Every pipe() makes two: which of them does the parent still "
+         "hold when it returns?";
 }
 
 TEST_F(PipeResults, LeavesNoZombiesBehind) {
-  const pid_t parent = parent_;
-  Results results = run(Bodies(4,
-                               [parent] {
-                                 die_with_parent(parent);
-                                 return pattern(100000, 7);
-                               }),
-                        "with four children that send 100 KB each");
+  Results results =
+      run(Bodies(4, [] { return pattern(100000, 7); }), "with four children that send 100 KB each");
   ASSERT_EQ(results.size(), 4u) << "run_and_collect must return one result per body";
-  EXPECT_TRUE(testkit::no_leftover_children(std::chrono::milliseconds(0)))
-      << "run_and_collect() returned while some of its children were still around: after "
-         "reading a child's result to the end, wait for it with waitpid()";
+  EXPECT_TRUE(testkit::no_leftover_children(0ms))
+      << "run_and_collect() returned while some of its children were still around: was every "
+         "child waited for once its result had been read?";
 }
+
+TEST_F(PipeResults, EachChildHoldsOnlyTheWriteEndOfItsOwnPipe) {
+  // Each child, while its body runs, counts the pipe ends it holds (leaving out pipes the test
+  // had open before). A read end held by a child is harmless for the results, so only looking
+  // shows it: it keeps its pipe "being read" although nobody will, and a parent that gives up
+  // on a child and closes its own read end then leaves that writer blocked instead of failed.
+  constexpr int kChildren = 4;
+  struct Held {
+    std::atomic<int> own_read_end[kChildren];  // the read end of the pipe it writes to
+    std::atomic<int> other_read_ends[kChildren];
+    std::atomic<int> write_ends[kChildren];
+    std::atomic<bool> looked[kChildren];
+  };
+  testkit::Shared<Held> held;
+  std::set<unsigned long> pipes_before;
+  for (const auto& end : testkit::open_pipe_ends()) pipes_before.insert(end.pipe);
+  Bodies bodies;
+  for (int i = 0; i < kChildren; ++i) {
+    bodies.push_back([&held, &pipes_before, i] {
+      std::vector<testkit::PipeEnd> ends;
+      for (const auto& end : testkit::open_pipe_ends()) {
+        if (pipes_before.count(end.pipe) == 0) ends.push_back(end);
+      }
+      std::set<unsigned long> written;
+      for (const auto& end : ends) {
+        if (!end.read_end) written.insert(end.pipe);
+      }
+      for (const auto& end : ends) {
+        if (!end.read_end) {
+          ++held->write_ends[i];
+        } else if (written.count(end.pipe) != 0) {
+          ++held->own_read_end[i];
+        } else {
+          ++held->other_read_ends[i];
+        }
+      }
+      held->looked[i] = true;
+      return std::string("looked");
+    });
+  }
+  Results results = run(bodies, "with four children that look at the pipe ends they hold");
+  ASSERT_EQ(results.size(), static_cast<std::size_t>(kChildren))
+      << "run_and_collect must return one result per body";
+  for (int i = 0; i < kChildren; ++i) {
+    ASSERT_TRUE(held->looked[i]) << "the body of child " << i << " never ran";
+    EXPECT_EQ(held->own_read_end[i], 0)
+        << "while its body ran, child " << i
+        << " still held the read end of its own pipe. The child only writes: which ends of the "
+           "pipe does it need after fork()?";
+    EXPECT_EQ(held->other_read_ends[i], 0)
+        << "while its body ran, child " << i << " held " << held->other_read_ends[i]
+        << " read end(s) of its earlier siblings' pipes, inherited from the parent at fork(). "
+           "Each one keeps a sibling's pipe \"being read\" for as long as child "
+        << i << " lives: which pipe ends does a child need?";
+    EXPECT_EQ(held->write_ends[i], 1)
+        << "while its body ran, child " << i << " held " << held->write_ends[i]
+        << " pipe write end(s); it needs only the one it writes its result to. A write end "
+           "held by anyone else keeps end of file away from that pipe's reader.";
+  }
+}
+
+}  // namespace

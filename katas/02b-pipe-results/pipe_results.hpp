@@ -95,8 +95,9 @@ inline std::vector<ChildResult> run_and_collect(
       }
       _exit(detail::write_all(write_end, output) ? 0 : 2);
     }
-    // TODO: parent and child now both hold both ends of this pipe. Which ones does each
-    // of them still need?
+    // TODO: parent and child now both hold both ends of this pipe (and the child also holds
+    // whatever the parent held at fork(): the read ends of the earlier children's pipes).
+    // Which ones does each of them still need?
     results.push_back(ChildResult{pid});
     read_ends.push_back(read_end);
   }

@@ -97,8 +97,10 @@ inline std::vector<ChildResult> run_and_collect(
       throw std::system_error(error, std::generic_category(), "fork");
     }
     if (pid == 0) {
-      // Here we are the child. It only writes: close its copy of the read end.
+      // Here we are the child. It only writes: close its copy of the read end, and the read
+      // ends of the earlier children's pipes, which the parent still held at fork().
       close(read_end);
+      for (int earlier : read_ends) close(earlier);
       std::string output;
       try {
         output = body();
