@@ -262,7 +262,7 @@ TEST_F(KillHungChild, EveryLateChildGetsSigtermBeforeAnyIsKilled) {
   // If a child ever sees a sibling dead (only SIGKILL ends them) while no SIGTERM has reached it
   // yet, a SIGKILL came before the last SIGTERM: the children were stopped one by one.
   testkit::Shared<Watched> watched;
-  Outcomes outcomes = run(watching_children(watched), 50ms, 300ms,
+  Outcomes outcomes = run(watching_children(watched), 50ms, 200ms,
                           "with three children that hang and ignore SIGTERM");
 
   ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kWatchers))
@@ -284,14 +284,14 @@ TEST_F(KillHungChild, EveryLateChildGetsSigtermBeforeAnyIsKilled) {
 }
 
 TEST_F(KillHungChild, LateChildrenShareOneGracePeriod) {
-  // The same three children, a 0.4 s grace period. With one grace period for all, every child
+  // The same three children, a 0.3 s grace period. With one grace period for all, every child
   // left at its end is killed at once, so none runs on for long after seeing a sibling killed;
   // with a grace period of its own for each child, one after another, the next runs on for a
   // whole grace period. Half of it is the bound, far beyond any pause between two kill() calls.
-  constexpr auto kGrace = 400ms;
+  constexpr auto kGrace = 300ms;
   testkit::Shared<Watched> watched;
   Outcomes outcomes = run(watching_children(watched), 50ms, kGrace,
-                          "with three children that hang and ignore SIGTERM (0.4 s grace)");
+                          "with three children that hang and ignore SIGTERM (0.3 s grace)");
 
   ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kWatchers))
       << "run_with_deadline must return one outcome per body";
@@ -306,8 +306,8 @@ TEST_F(KillHungChild, LateChildrenShareOneGracePeriod) {
       EXPECT_LT(ran_on, kGrace / 2)
           << "child " << i << " was still running "
           << std::chrono::duration_cast<std::chrono::milliseconds>(ran_on).count()
-          << " ms after it saw child " << j
-          << " killed, with a grace period of 400 ms. Did each late child get a grace period of "
+          << " ms after it saw child " << j << " killed, with a grace period of " << kGrace.count()
+          << " ms. Did each late child get a grace period of "
              "its own, one after another, instead of one shared by them all?";
     }
   }
