@@ -31,8 +31,6 @@
 
 namespace kata {
 
-using support::ThreadPool;
-
 // What fn returns for an input of type T (the element type of map's result).
 template <typename T, typename Fn>
 using MapResult = std::invoke_result_t<Fn&, const T&>;
@@ -46,7 +44,7 @@ inline std::size_t default_chunksize(std::size_t inputs, std::size_t workers) {
 }
 
 template <typename T, typename Fn>
-std::vector<MapResult<T, Fn>> map(ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+std::vector<MapResult<T, Fn>> map(support::ThreadPool& pool, Fn fn, const std::vector<T>& xs,
                                   std::optional<std::size_t> chunksize = std::nullopt) {
   using R = MapResult<T, Fn>;
   // TODO: chunksize is never looked at: every input gets a task of its own.
@@ -99,7 +97,8 @@ class UnorderedResults {
 };
 
 template <typename T, typename Fn>
-UnorderedResults<MapResult<T, Fn>> imap_unordered(ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+UnorderedResults<MapResult<T, Fn>> imap_unordered(support::ThreadPool& pool, Fn fn,
+                                                  const std::vector<T>& xs,
                                                   std::size_t chunksize = 1) {
   // TODO: map() waits for every result, and then they are handed out in input order.
   return UnorderedResults<MapResult<T, Fn>>(map(pool, std::move(fn), xs, chunksize));
@@ -107,7 +106,7 @@ UnorderedResults<MapResult<T, Fn>> imap_unordered(ThreadPool& pool, Fn fn, const
 
 template <typename T, typename Fn>
 std::future<std::vector<MapResult<T, Fn>>> map_async(
-    ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+    support::ThreadPool& pool, Fn fn, const std::vector<T>& xs,
     std::optional<std::size_t> chunksize = std::nullopt,
     std::type_identity_t<std::function<void(const std::vector<MapResult<T, Fn>>&)>> on_done = {},
     std::function<void(std::exception_ptr)> on_error = {}) {

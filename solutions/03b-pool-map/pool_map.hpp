@@ -33,8 +33,6 @@
 
 namespace kata {
 
-using support::ThreadPool;
-
 // What fn returns for an input of type T (the element type of map's result).
 template <typename T, typename Fn>
 using MapResult = std::invoke_result_t<Fn&, const T&>;
@@ -81,7 +79,7 @@ std::vector<R> unwrap(std::vector<std::optional<R>>& slots) {
 }  // namespace detail
 
 template <typename T, typename Fn>
-std::vector<MapResult<T, Fn>> map(ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+std::vector<MapResult<T, Fn>> map(support::ThreadPool& pool, Fn fn, const std::vector<T>& xs,
                                   std::optional<std::size_t> chunksize = std::nullopt) {
   using R = MapResult<T, Fn>;
   const std::size_t size =
@@ -170,7 +168,8 @@ class UnorderedResults {
 };
 
 template <typename T, typename Fn>
-UnorderedResults<MapResult<T, Fn>> imap_unordered(ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+UnorderedResults<MapResult<T, Fn>> imap_unordered(support::ThreadPool& pool, Fn fn,
+                                                  const std::vector<T>& xs,
                                                   std::size_t chunksize = 1) {
   using R = MapResult<T, Fn>;
   using State = typename UnorderedResults<R>::State;
@@ -208,7 +207,7 @@ UnorderedResults<MapResult<T, Fn>> imap_unordered(ThreadPool& pool, Fn fn, const
 
 template <typename T, typename Fn>
 std::future<std::vector<MapResult<T, Fn>>> map_async(
-    ThreadPool& pool, Fn fn, const std::vector<T>& xs,
+    support::ThreadPool& pool, Fn fn, const std::vector<T>& xs,
     std::optional<std::size_t> chunksize = std::nullopt,
     std::type_identity_t<std::function<void(const std::vector<MapResult<T, Fn>>&)>> on_done = {},
     std::function<void(std::exception_ptr)> on_error = {}) {

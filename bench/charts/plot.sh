@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Draws the charts of one Google Benchmark JSON file as SVG files, with gnuplot.
+#
+#   bench/charts/plot.sh build/bench/03-thread-pools_bench.json build/bench
+#
+# For <stem>_bench.json it runs bench/charts/<stem>.gp if there is one; benchmarks without a
+# chart script are skipped quietly, and so is everything when gnuplot is missing (Debian:
+# gnuplot-nox), so `make bench` never fails for want of a picture.
+#
+# The JSON is first cut into one table per benchmark family (the part of the name before the
+# first '/'): "<data>.<family>.tsv", tab-separated, one row per benchmark, with the columns
+#   1 label      the rest of the name, without "/real_time" ("reference_pool", "chunksize:16")
+#   2 argument   the number after the label's last ':' ("16"), else NaN
+#   3 real_time  in ns
+#   4 per_task   the benchmark's per_task counter in ns, else NaN
+# Rows are the medians when the benchmark ran with --benchmark_repetitions, else the single
+# runs. The .gp script gets two variables: `data` (that prefix) and `out` (the folder).
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 <benchmark.json> <output folder>" >&2
+  exit 2
+fi
+json=$1
+out=$2
+stem=$(basename "$json" .json)
+stem=${stem%_bench}
+script="$(cd "$(dirname "$0")" && pwd)/$stem.gp"
+[[ -f "$script" ]] || exit 0
+if ! command -v gnuplot >/dev/null 2>&1; then
+  echo "plot.sh: gnuplot is not installed (Debian package gnuplot-nox): no charts for $stem" >&2
+  exit 0
+fi
+
+tables=$(mktemp -d)
+trap 'rm -rf "$tables"' EXIT
+
+# Google Benchmark writes one "key": value per line, and closes each benchmark with a line
+# holding only "}" (indented); that is all this relies on.
+awk -v prefix="$tables/$stem" '
+  function value(line) {
+    sub(/^[^:]*: */, "", line); sub(/,$/, "", line); gsub(/"/, "", line)
+    return line
+  }
+  function in_ns(x, unit) {
+    if (unit == "us") return x * 1e3
+    if (unit == "ms") return x * 1e6
+    if (unit == "s") return x * 1e9
+    return x
+  }
+  /"benchmarks": \[/ { inside = 1; next }
+  !inside { next }
+  /^ *"run_name":/       { run_name = value($0) }
+  /^ *"run_type":/       { run_type = value($0) }
+  /^ *"aggregate_name":/ { aggregate = value($0) }
+  /^ *"real_time":/      { real_time = value($0) }
+  /^ *"time_unit":/      { unit = value($0) }
+  /^ *"per_task":/       { per_task = value($0) }
+  /^ *},?$/ {
+    n++
+    name[n] = run_name; type[n] = run_type; agg[n] = aggregate
+    ns[n] = in_ns(real_time, unit)
+    task[n] = per_task == "" ? "NaN" : per_task * 1e9
+    if (aggregate == "median") medians = 1
+    run_name = run_type = aggregate = real_time = unit = per_task = ""
+  }
+  END {
+    for (i = 1; i <= n; i++) {
+      if (medians ? agg[i] != "median" : type[i] != "iteration") continue
+      label = name[i]
+      gsub(/\/(real_time|min_time:[^\/]*|repeats:[^\/]*)/, "", label)
+      family = label; sub(/\/.*/, "", family)
+      sub(/^[^\/]*\/?/, "", label)
+      argument = "NaN"
+      if (match(label, /:[0-9.]+$/)) argument = substr(label, RSTART + 1)
+      printf "%s\t%s\t%.6g\t%s\n", label, argument, ns[i], task[i] >> (prefix "." family ".tsv")
+    }
+  }
+' "$json"
+
+mkdir -p "$out"
+gnuplot -e "data='$tables/$stem'; out='$out'" "$script"
+for svg in "$out/$stem"-*.svg; do
+  [[ -f "$svg" ]] && echo "chart: $svg"
+done
