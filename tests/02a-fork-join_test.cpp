@@ -7,6 +7,8 @@
 // The test program's own fork() and waitpid() (testkit/interposed.hpp) let a test make fork()
 // fail, and report core dumps as a machine with core files on would.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,6 +80,13 @@ void wait_for_stragglers(const Outcomes& outcomes) {
   for (const auto& o : outcomes) {
     if (o.pid > 0) waitpid(o.pid, nullptr, 0);  // ECHILD when fork_join already reaped it
   }
+}
+
+// While a test sets it, the SIGUSR1 handler below counts the signals it handled into this
+// shared int (a lock-free atomic, so the handler may touch it).
+std::atomic<int>* g_signals_handled = nullptr;
+void count_signal(int) {
+  if (g_signals_handled != nullptr) g_signals_handled->fetch_add(1);
 }
 
 // While a test sets it, the atexit handler below counts its runs into this shared int.
@@ -345,6 +354,58 @@ TEST_F(ForkJoin, ChildrenDoNotRunTheParentsAtexitHandlers) {
          "belongs to the parent (it may delete the parent's temporary files, send its goodbye "
          "message, flush its buffers), and calling fflush() first does not stop them. How do "
          "your children end?";
+}
+
+TEST_F(ForkJoin, ASignalWhileWaitingDoesNotEndTheWait) {
+  // The child waits until the parent is blocked waiting for it, sends the parent SIGUSR1, and
+  // ends once the signal was handled. The handler is installed without SA_RESTART, as many
+  // programs' are, so the blocked waitpid() returns -1 with errno EINTR.
+  testkit::Shared<std::atomic<int>> handled;
+  g_signals_handled = handled.get();
+  struct sigaction counting {};
+  counting.sa_handler = count_signal;
+  sigemptyset(&counting.sa_mask);
+  struct sigaction before {};
+  sigaction(SIGUSR1, &counting, &before);
+  // Only the thread that runs fork_join() takes the signal: the others block it.
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+  std::string threw;
+  Outcomes outcomes;
+  try {
+    outcomes = testkit::finishes_within(
+        5s, "fork_join() with a child that signals the parent while it waits",
+        [&] {
+          pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+          return kata::fork_join({[&handled] {
+            testkit::eventually([] { return testkit::blocked_in_wait(getppid()); }, 2s);
+            kill(getppid(), SIGUSR1);
+            testkit::eventually([&handled] { return handled->load() > 0; }, 2s);
+            return 7;
+          }});
+        },
+        "The child ended right after the parent handled its signal. Is the parent waiting "
+        "for something else?");
+  } catch (const std::exception& error) {
+    threw = error.what();
+  }
+  pthread_sigmask(SIG_UNBLOCK, &usr1, nullptr);
+  sigaction(SIGUSR1, &before, nullptr);
+  g_signals_handled = nullptr;
+
+  ASSERT_EQ(threw, "") << "a signal arrived while fork_join() waited for its child, and "
+                          "fork_join() threw. Is a wait that a signal interrupted (EINTR) an "
+                          "error to report, or a wait to take up again?";
+  ASSERT_EQ(outcomes.size(), 1u) << "fork_join must return one outcome per body";
+  EXPECT_TRUE(outcomes[0].exited && outcomes[0].exit_code == 7)
+      << "the child returned 7 after a signal had interrupted the parent's wait; the outcome "
+         "says it "
+      << testkit::describe(outcomes[0])
+      << (outcomes[0].exited && outcomes[0].exit_code == 0
+              ? ". When waitpid() returns -1 with errno EINTR, what does the status hold?"
+              : "");
 }
 
 TEST_F(ForkJoin, AFailedForkReachesTheCallerAndLeavesNoChildBehind) {
