@@ -9,18 +9,22 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "pipe_results.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/descriptors.hpp"
+#include "testkit/interposed.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/process.hpp"
 
@@ -215,6 +219,37 @@ TEST_F(PipeResults, EachChildHoldsOnlyTheWriteEndOfItsOwnPipe) {
         << " pipe write end(s); it needs only the one it writes its result to. A write end "
            "held by anyone else keeps end of file away from that pipe's reader.";
   }
+}
+
+TEST_F(PipeResults, AFailedForkReachesTheCallerAndLeavesNothingBehind) {
+  // The third fork() fails with EAGAIN, as when the system has no process left to give.
+  constexpr int kForked = 2;
+  const int descriptors_before = testkit::open_descriptor_count();
+  std::string how_it_ended = "returned normally";
+  {
+    testkit::ForkFailsAfter out_of_processes(kForked);
+    try {
+      run(Bodies(4, [] { return pattern(100000, 3); }),
+          "with four children that send 100 KB each, when the third fork() fails");
+    } catch (const std::system_error& error) {
+      how_it_ended = error.code().value() == EAGAIN ? "" : "threw " + std::string(error.what());
+    } catch (const std::exception& error) {
+      how_it_ended = "threw " + std::string(error.what()) + ", not a std::system_error";
+    }
+  }
+  EXPECT_EQ(how_it_ended, "")
+      << "fork() failed with EAGAIN (" << std::strerror(EAGAIN) << ") for child " << kForked
+      << ", and run_and_collect() " << how_it_ended
+      << ". The caller should learn that not every body ran, and why: the error of that "
+         "fork(), as a std::system_error with its errno. Could errno have changed before it "
+         "was read?";
+  EXPECT_TRUE(testkit::no_leftover_children(0ms))
+      << "after fork() failed for child " << kForked << ", run_and_collect() ended, but the "
+      << kForked << " children it had already started were left behind. Who reaps them now?";
+  EXPECT_EQ(testkit::open_descriptor_count(), descriptors_before)
+      << "after fork() failed, run_and_collect() ended holding "
+      << testkit::open_descriptor_count() - descriptors_before
+      << " more file descriptors than before: which pipe ends were never closed?";
 }
 
 }  // namespace
