@@ -17,7 +17,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "testkit/eventually.hpp"
 #include "testkit/guard_kill.cpp"  // NOLINT: see above
@@ -118,6 +120,31 @@ TEST(ForkFailsAfter, FailsForkWithEagainAfterTheGivenNumberOfSuccesses) {
   if (after == 0) _exit(0);
   ASSERT_GT(after, 0) << "fork must work again once the ForkFailsAfter is gone";
   testkit::wait_for_child(after);
+}
+
+TEST(FailedForkNotReported, IsEmptyWhenTheCallThrowsTheForksError) {
+  const std::string said = testkit::failed_fork_not_reported(1, "starter()", [] {
+    const pid_t first = fork();
+    if (first == 0) _exit(0);
+    testkit::wait_for_child(first);
+    if (fork() < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  });
+  EXPECT_EQ(said, "");
+}
+
+TEST(FailedForkNotReported, SaysWhatHappenedInstead) {
+  const std::string returned = testkit::failed_fork_not_reported(0, "quiet()", [] {
+    if (fork() == 0) _exit(0);  // fails, and nobody says so
+  });
+  EXPECT_NE(returned.find("fork() number 1 failed with EAGAIN"), std::string::npos) << returned;
+  EXPECT_NE(returned.find("quiet() returned normally"), std::string::npos) << returned;
+  const std::string other = testkit::failed_fork_not_reported(
+      0, "vague()", [] { throw std::runtime_error("something failed"); });
+  EXPECT_NE(other.find("threw \"something failed\", not a std::system_error"), std::string::npos)
+      << other;
+  const std::string wrong_errno = testkit::failed_fork_not_reported(
+      0, "late()", [] { throw std::system_error(ECHILD, std::generic_category(), "waitpid"); });
+  EXPECT_NE(wrong_errno.find("late() threw std::system_error"), std::string::npos) << wrong_errno;
 }
 
 // A child that aborts, without leaving a core file behind.

@@ -14,8 +14,11 @@
 // a machine unlike the learner's (fork failing, core files on). Here every test can see them.
 #pragma once
 
+#include <cerrno>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace testkit {
 
@@ -62,6 +65,30 @@ class ForkFailsAfter {
   ForkFailsAfter(const ForkFailsAfter&) = delete;
   ForkFailsAfter& operator=(const ForkFailsAfter&) = delete;
 };
+
+// For tests of "a fork() that fails reaches the caller": runs `call` while fork() succeeds
+// `successes` times and then fails with EAGAIN. Returns "" when `call` threw a std::system_error
+// holding EAGAIN (the failed fork's own errno); otherwise a sentence for the failure message
+// saying what `what` (the function under test, "fork_join()") did instead.
+template <typename Call>
+std::string failed_fork_not_reported(int successes, const std::string& what, Call&& call) {
+  std::string instead = "returned normally";
+  {
+    ForkFailsAfter out_of_processes(successes);
+    try {
+      call();
+    } catch (const std::system_error& error) {
+      if (error.code().value() == EAGAIN) return "";
+      instead = "threw std::system_error \"" + std::string(error.what()) + "\"";
+    } catch (const std::exception& error) {
+      instead = "threw \"" + std::string(error.what()) + "\", not a std::system_error";
+    }
+  }
+  return "fork() number " + std::to_string(successes + 1) +
+         " failed with EAGAIN (no process left to give), and " + what + " " + instead +
+         ". The caller should learn that not every body ran, and why: from a std::system_error "
+         "holding that fork()'s errno. Could errno have changed before it was read?";
+}
 
 // While it exists, a child that a core-dumping signal ended (SIGABRT, SIGSEGV, SIGFPE, ...) is
 // reported with the core dump bit set in its status (WCOREDUMP true, SIGABRT's status 134 instead
