@@ -3,11 +3,12 @@
 // queued task; submit() after close() throws; a throwing task does not stop its worker; a task
 // is destroyed as soon as it has run.
 //
-// "Idle workers sleep" is read from the kernel, not from a stopwatch: /proc/self/task/<tid>/
-// says whether a thread is running, which system call it is blocked in (a condition variable
-// waits in futex), and how often it has been switched in and out. A worker that sleeps on a
-// condition variable shows the same count of switches twice in a row; one that spins or
-// polls does not. Tasks that must be running while the test looks are held at a Gate.
+// "Idle workers sleep" is read from the kernel, not from a stopwatch: testkit::blocked_syscall
+// says which system call a worker is blocked in (a condition variable waits in futex, a sleep
+// in nanosleep), and testkit::CondWaitSpy says whether a worker's wait has a time limit (a
+// worker that wakes up every few milliseconds to look is polling). The spy also holds a worker
+// at the door of its wait, so a close() that can be lost is lost on the first try. Tasks that
+// must be running while the test looks are held at a Gate.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
@@ -15,25 +16,22 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "testkit/cond_wait_spy.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
 #include "testkit/inflight_probe.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/text.hpp"
 #include "testkit/thread_count.hpp"
+#include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
 #include "thread_pool.hpp"
 
@@ -140,116 +138,71 @@ constexpr const char* kTaskNeverStarted =
     "a task submitted to an idle pool did not start within 3 s: is a worker asleep although a "
     "task is queued? Does it look at the queue before it goes to sleep?";
 
-// ---- what the kernel says about a thread (see the top of the file) -------------------------
+// ---- what the workers are doing -------------------------------------------------------------
 
-std::set<int> thread_ids() {
-  std::set<int> ids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-    ids.insert(std::stoi(entry.path().filename().string()));
+// The kernel ids of the pool's workers: `workers` tasks, held together at a barrier, each
+// report the thread they run on. Fewer ids come back if the tasks never ran together.
+std::vector<pid_t> worker_ids(kata::ThreadPool& pool, int workers) {
+  struct Shared {
+    explicit Shared(int n) : barrier(static_cast<std::size_t>(n), 2s) {}
+    testkit::TimedBarrier barrier;
+    std::mutex mutex;
+    std::vector<pid_t> ids;
+    int finished = 0;
+  };
+  auto shared = std::make_shared<Shared>(workers);
+  for (int i = 0; i < workers; ++i) {
+    pool.submit([shared] {
+      {
+        std::lock_guard lock(shared->mutex);
+        shared->ids.push_back(testkit::this_thread_tid());
+      }
+      shared->barrier.arrive_and_wait();
+      std::lock_guard lock(shared->mutex);
+      ++shared->finished;
+    });
   }
-  return ids;
-}
-
-// The threads that exist now and did not exist in `before`: the pool's workers.
-std::vector<int> threads_started_since(const std::set<int>& before) {
-  std::vector<int> started;
-  for (int id : thread_ids()) {
-    if (before.count(id) == 0) started.push_back(id);
-  }
-  return started;
-}
-
-struct ThreadActivity {
-  bool exists = false;
-  char state = '?';    // R: running or ready to run, S: asleep, ...
-  long syscall = -1;   // the system call it is blocked in; -1 running or unknown
-  long switches = -1;  // how often it has been switched off its core so far
-};
-
-ThreadActivity activity_of(int id) {
-  const std::filesystem::path dir = "/proc/self/task/" + std::to_string(id);
-  ThreadActivity activity;
-  std::ifstream stat(dir / "stat");
-  std::string line;
-  if (!std::getline(stat, line)) return activity;
-  activity.exists = true;
-  const auto name_end = line.rfind(')');  // "tid (name) S ...": the name may hold spaces
-  if (name_end != std::string::npos && name_end + 2 < line.size()) {
-    activity.state = line[name_end + 2];
-  }
-  std::ifstream syscall(dir / "syscall");  // "202 0x... ..." or "running"
-  std::string first;
-  if (syscall >> first && !first.empty() && first.find_first_not_of("0123456789") == first.npos) {
-    activity.syscall = std::stol(first);
-  }
-  std::ifstream status(dir / "status");
-  long total = 0;
-  while (std::getline(status, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    long value = 0;
-    if (fields >> key >> value &&
-        (key == "voluntary_ctxt_switches:" || key == "nonvoluntary_ctxt_switches:")) {
-      total += value;
-    }
-  }
-  activity.switches = total;
-  return activity;
-}
-
-// Empty if every worker is asleep waiting on a condition variable and stays asleep for
-// `settle` (its count of switches does not move); otherwise what was seen, in words.
-std::string why_workers_are_not_asleep(const std::vector<int>& workers,
-                                       std::chrono::milliseconds settle = 20ms) {
-  std::map<int, ThreadActivity> first;
-  for (int id : workers) first[id] = activity_of(id);
-  std::this_thread::sleep_for(settle);
-  std::ostringstream problems;
-  int gone = 0, running = 0, polling = 0, restless = 0;
-  for (int id : workers) {
-    const ThreadActivity now = activity_of(id);
-    if (!now.exists) {
-      ++gone;
-    } else if (now.state != 'S' || first[id].state != 'S') {
-      ++running;
-    } else if (now.syscall != -1 && now.syscall != SYS_futex) {
-      ++polling;
-    } else if (now.switches != first[id].switches) {
-      ++restless;
-    }
-  }
-  const std::size_t n = workers.size();
-  if (gone > 0) {
-    problems << gone << " of " << n
-             << " worker threads had ended although the pool was still open: does a worker "
-                "return when it finds the queue empty? ";
-  }
-  if (running > 0) {
-    problems << running << " of " << n
-             << " idle workers were running on a core although the pool had nothing to do: "
-                "does the worker loop ask the queue again and again instead of sleeping? ";
-  }
-  if (polling > 0) {
-    problems << polling << " of " << n
-             << " idle workers were in a timed sleep, not waiting on a condition variable: do "
-                "they sleep a little and look again (polling)? ";
-  }
-  if (restless > 0) {
-    problems << restless << " of " << n << " idle workers woke up again within " << settle.count()
-             << " ms although nothing happened: do they wait with a timeout and look again? ";
-  }
-  return problems.str();
-}
-
-// Waits (up to 3 s) until every worker is asleep; returns why not if they never are.
-std::string wait_until_workers_sleep(const std::vector<int>& workers) {
-  std::string why;
   testkit::eventually(
       [&] {
-        why = why_workers_are_not_asleep(workers);
-        return why.empty();
+        std::lock_guard lock(shared->mutex);
+        return shared->finished == workers || shared->barrier.broken();
       },
-      3s);
+      5s);
+  std::lock_guard lock(shared->mutex);
+  return shared->ids;
+}
+
+// Empty if every worker is blocked waiting on a condition variable (in futex); otherwise what
+// was seen, in words.
+std::string why_workers_are_not_asleep(const std::vector<pid_t>& workers) {
+  int gone = 0, sleeping = 0, busy = 0;
+  for (pid_t id : workers) {
+    const auto call = testkit::blocked_syscall(id);
+    if (!testkit::thread_alive(id)) {
+      ++gone;
+    } else if (testkit::sleeps(id)) {
+      ++sleeping;
+    } else if (!call || call->number != SYS_futex) {
+      ++busy;
+    }
+  }
+  std::string why;
+  const std::string of = " of " + std::to_string(workers.size());
+  if (gone > 0) {
+    why += std::to_string(gone) + of +
+           " worker threads had ended although the pool was still open: does a worker return "
+           "when it finds the queue empty? ";
+  }
+  if (busy > 0) {
+    why += std::to_string(busy) + of +
+           " idle workers were running on a core although the pool had nothing to do: does the "
+           "worker loop ask the queue again and again instead of sleeping? ";
+  }
+  if (sleeping > 0) {
+    why += std::to_string(sleeping) + of +
+           " idle workers were in std::this_thread::sleep_for, which nothing can cut short: do "
+           "they sleep a little and look again (polling)? ";
+  }
   return why;
 }
 
@@ -326,21 +279,29 @@ TEST_F(ThreadPool, NeverRunsMoreTasksAtOnceThanItHasWorkers) {
 }
 
 TEST_F(ThreadPool, IdleWorkersSleepUntilThereIsWork) {
-  const std::set<int> before = thread_ids();
+  testkit::CondWaitSpy spy;
   PoolUnderTest pool(3);
-  const std::vector<int> workers = threads_started_since(before);
+  const std::vector<pid_t> workers = worker_ids(*pool, 3);
+  ASSERT_FALSE(workers.empty()) << kTaskNeverStarted;
+  // Watch one worker's waits from now on; another round of tasks makes it wait again.
+  spy.watch(workers.front());
+  worker_ids(*pool, 3);
 
-  std::string why = wait_until_workers_sleep(workers);
-  EXPECT_TRUE(why.empty()) << "a new pool has nothing to do: " << why;
-
-  // And again after some work, when the queue has become empty again.
-  auto ran = std::make_shared<std::atomic<int>>(0);
-  for (int i = 0; i < 30; ++i) pool->submit([ran] { ran->fetch_add(1); });
-  ASSERT_TRUE(testkit::eventually([&] { return ran->load() == 30; }, 5s))
-      << "only " << ran->load() << " of 30 submitted tasks ran within 5 s";
-  why = wait_until_workers_sleep(workers);
-  EXPECT_TRUE(why.empty()) << "30 tasks had run and the queue was empty: " << why;
-
+  std::string why;
+  const bool asleep = testkit::eventually(
+      [&] {
+        why = why_workers_are_not_asleep(workers);
+        return why.empty() && spy.waits() > 0;
+      },
+      3s);
+  EXPECT_TRUE(why.empty()) << "the pool had run its tasks and had nothing to do: " << why;
+  if (!asleep || !why.empty()) return;
+  const auto limit = spy.latest_limit();
+  EXPECT_FALSE(limit.has_value())
+      << "an idle worker waited on its condition variable with a time limit of "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(limit.value_or(0ns)).count()
+      << " ms, so it wakes up again and again although nothing happened: does it wait with a "
+         "timeout and look again? A notify wakes it when there is something to do.";
   close_and_join(*pool, "of 3 idle workers");
 }
 
@@ -440,10 +401,10 @@ TEST_F(ThreadPool, CloseThenJoinRunsEveryQueuedTask) {
 }
 
 TEST_F(ThreadPool, CloseWakesEveryIdleWorker) {
-  const std::set<int> before = thread_ids();
   PoolUnderTest pool(4);
-  const std::vector<int> workers = threads_started_since(before);
-  wait_until_workers_sleep(workers);  // all 4 asleep (if they ever sleep), then close
+  const std::vector<pid_t> workers = worker_ids(*pool, 4);
+  // All 4 asleep (if they ever sleep: that is another test's business), then close.
+  testkit::eventually([&] { return why_workers_are_not_asleep(workers).empty(); }, 3s);
   testkit::finishes_within(
       5s, "close() then join() of a pool of 4 sleeping workers",
       [&] {
@@ -454,44 +415,43 @@ TEST_F(ThreadPool, CloseWakesEveryIdleWorker) {
       "see that the pool is closed. Does close() wake just one of them?");
 }
 
-TEST_F(ThreadPool, CloseRightAfterATaskIsNeverMissed) {
-  // close() can come at any moment of a worker's life, also in the few nanoseconds between its
-  // look at the closed flag and its wait. If the flag is set, or the notify sent, without the
-  // mutex the worker looks under, the wake-up falls into that gap and is lost: the worker
-  // sleeps forever and join() with it. Each cycle makes a pool of 1 worker, gives it a task,
-  // and closes the pool a little after the task has begun (from 0 to a few hundred steps of a
-  // spin loop, different in each cycle), when the worker is on its way back to its wait. In
-  // thousands of cycles some land in the gap. How fast this runs is no part of the test: the
-  // time budget only keeps it short (a slow machine runs fewer cycles).
-#if defined(__SANITIZE_THREAD__)
-  constexpr int kCycles = 2000;
-#else
-  constexpr int kCycles = 5000;
-#endif
-  const auto stop_starting = std::chrono::steady_clock::now() + 2s;
-  for (int cycle = 0; cycle < kCycles && std::chrono::steady_clock::now() < stop_starting;
-       ++cycle) {
-    testkit::finishes_within(
-        5s,
-        "close() then join() of a pool of 1 worker right after a task, in cycle " +
-            std::to_string(cycle + 1),
-        [&] {
-          PoolUnderTest pool(1);
-          auto started = std::make_shared<std::atomic<bool>>(false);
-          pool->submit([started] { started->store(true); });
-          while (!started->load()) {
-          }
-          for (int step = 0; step < cycle % 400; ++step) {
-            asm volatile("");  // a step the compiler may not remove
-          }
-          pool->close();
-          pool->join();
+TEST_F(ThreadPool, CloseIsHeardByAWorkerAboutToWait) {
+  // A worker looks at the queue and the closed flag with the mutex held, then waits. If
+  // close() sets the flag, or notifies, without that mutex, it can come in between: the worker
+  // saw "open", the notify finds nobody waiting yet, and the worker then sleeps for good, and
+  // join() with it. The spy holds the worker right there, at the door of its wait (mutex held),
+  // until the thread calling close() is seen blocked: a close() that takes the mutex blocks on
+  // it, the worker goes on into its wait, and close() gets through and is heard; a close() that
+  // takes no lock is over before the wait begins. One try is enough.
+  testkit::CondWaitSpy spy;
+  std::atomic<pid_t> closer{0};
+  PoolUnderTest pool(1);
+  auto armed = std::make_shared<Signal>();
+  pool->submit([&spy, &closer, armed] {
+    spy.watch(testkit::this_thread_tid());
+    spy.hold_next_wait(
+        [&closer] {
+          const pid_t id = closer.load();
+          return id != 0 && testkit::blocked(id);
         },
-        "The worker slept through close(). Does close() set the closed flag, or notify, "
-        "without holding the mutex under which the worker looks at it before it waits? Then "
-        "the wake-up can fall between the worker's look and its wait; see 'Lost wake-ups' in "
-        "lesson 01.");
-  }
+        3s);
+    armed->raise();
+  });
+  ASSERT_TRUE(armed->wait(3s)) << kTaskNeverStarted;
+  // The worker is at the door once its next wait is being held (a worker that never waits on
+  // a condition variable never gets there; IdleWorkersSleepUntilThereIsWork says so).
+  testkit::eventually([&] { return spy.holds() > 0; }, 3s);
+  testkit::finishes_within(
+      6s, "close() then join() of a pool whose worker was about to wait",
+      [&] {
+        closer = testkit::this_thread_tid();
+        pool->close();
+        pool->join();
+      },
+      "The worker slept through close(). Does close() set the closed flag, or notify, without "
+      "holding the mutex under which the worker looks at it before it waits? Then the wake-up "
+      "can fall between the worker's look and its wait; see 'Lost and stolen wake-ups' in the "
+      "lesson.");
 }
 
 TEST_F(ThreadPool, SubmitAfterCloseThrows) {
