@@ -8,14 +8,12 @@
 // (raised by another call, or by the test) before it returns. A wait gives up after a few
 // seconds, so an implementation that never raises the event fails instead of hanging, and the
 // test can say that the calls did not run together.
-#include <cxxabi.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <exception>
 #include <future>
 #include <map>
@@ -25,7 +23,6 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <typeinfo>
 #include <vector>
 
 #include "pool_map.hpp"
@@ -33,6 +30,7 @@
 #include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/text.hpp"
+#include "testkit/thread_probe.hpp"
 #include "thread_pool.hpp"
 
 namespace {
@@ -83,25 +81,27 @@ class Events {
   int given_up_ = 0;
 };
 
-// The readable name of an exception's type ("std::out_of_range").
-std::string type_name(const std::type_info& type) {
-  int status = 0;
-  char* readable = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-  std::string name = (status == 0 && readable != nullptr) ? readable : type.name();
-  std::free(readable);
-  return name;
-}
-
-// The exception the tests' fn throws, a type of our own: the caller must get this one.
-class RejectedInput : public std::invalid_argument {
- public:
-  explicit RejectedInput(int input)
-      : std::invalid_argument("input " + std::to_string(input) + " rejected"), input_(input) {}
-  int input() const { return input_; }
-
- private:
-  int input_;
+// The exception the tests' fn throws for a rejected input: a type of our own, so the test can
+// tell the original from a copy squeezed into another type.
+struct Rejected : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
 };
+
+// What an exception that reached the test was, in words: the tests' fn throws only Rejected
+// and std::out_of_range.
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Rejected& e) {
+    return std::string("Rejected(\"") + e.what() + "\")";
+  } catch (const std::out_of_range& e) {
+    return std::string("std::out_of_range(\"") + e.what() + "\")";
+  } catch (const std::exception& e) {
+    return std::string("another std::exception (\"") + e.what() + "\")";
+  } catch (...) {
+    return "an exception that is no std::exception";
+  }
+}
 
 std::vector<int> inputs(int count) {
   std::vector<int> xs;
@@ -248,7 +248,7 @@ TEST_F(PoolMap, AChunkSizeOfZeroIsAnError) {
 }
 
 TEST_F(PoolMap, MapRethrowsTheEarliestInputsExceptionWithItsType) {
-  // Input 3 throws RejectedInput, input 8 throws std::out_of_range; 8 is made to fail first:
+  // Input 3 throws Rejected, input 8 throws std::out_of_range; 8 is made to fail first:
   // the call for 3 waits until the call for 9 starts, which the other worker does only once it
   // is done with 8. map must report input 3's exception, with its own type, and the pool must
   // go on working afterwards.
@@ -258,29 +258,23 @@ TEST_F(PoolMap, MapRethrowsTheEarliestInputsExceptionWithItsType) {
     if (x == 9) events->raise(9);
     if (x == 3) {
       events->wait(9);
-      throw RejectedInput(3);
+      throw Rejected("input 3 rejected");
     }
     if (x == 8) throw std::out_of_range("input 8 is out of range");
     return x * x;
   };
-  std::string caught = "nothing";
-  int caught_input = -1;
+  std::string caught = "no exception";
   testkit::finishes_within(10s, "map() of 10 calls, two of which throw", [&] {
     try {
       kata::map(pool, fn, inputs(10), 1);
-    } catch (const RejectedInput& e) {
-      caught = type_name(typeid(e));
-      caught_input = e.input();
-    } catch (const std::exception& e) {
-      caught = type_name(typeid(e)) + " (\"" + e.what() + "\")";
     } catch (...) {
-      caught = "an exception that is no std::exception";
+      caught = describe(std::current_exception());
     }
   });
   EXPECT_EQ(events->given_up(), 0)
       << "the call for input 3 waited for the call for input 9, which " << kNotTogether;
-  EXPECT_EQ(caught_input, 3)
-      << "fn threw for input 3 (RejectedInput) and for input 8 (std::out_of_range, first in "
+  EXPECT_EQ(caught, "Rejected(\"input 3 rejected\")")
+      << "fn threw for input 3 (Rejected) and for input 8 (std::out_of_range, first in "
          "time); map() let through "
       << caught
       << ". The caller should get the exception of the earliest failing input, with its type: "
@@ -292,6 +286,63 @@ TEST_F(PoolMap, MapRethrowsTheEarliestInputsExceptionWithItsType) {
   });
   EXPECT_EQ(after, squares(inputs(6)))
       << "after a map() that threw, the next map() returned " << testkit::to_text(after);
+}
+
+TEST_F(PoolMap, MapWaitsForEveryChunkBeforeItThrows) {
+  // Two workers, two chunks. Input 1's call starts first; input 0's call then throws. Input 1's
+  // call holds until map() has let the exception out (too early), or until both the thread
+  // that called map() and the worker that ran input 0's chunk are seen blocked: that worker is
+  // done with its chunk, and a map that waits for the last chunk is still waiting. A map that
+  // re-throws at the first failed chunk returns while input 1's call still runs, and that call
+  // would go on using fn and map's locals after they died.
+  struct Shared {
+    Events events;
+    std::atomic<pid_t> caller{0};
+    std::atomic<pid_t> worker_of_input_0{0};
+    std::atomic<bool> returned{false};
+    std::atomic<int> returned_before_call_1_finished{-1};  // -1: call 1 never got that far
+  };
+  auto shared = std::make_shared<Shared>();
+  support::ThreadPool pool(2);
+  std::string caught = "no exception";
+  testkit::finishes_within(10s, "map() of 2 calls, the first of which throws", [&] {
+    shared->caller = testkit::this_thread_tid();
+    try {
+      kata::map(
+          pool,
+          [shared](int x) {
+            auto state = shared;  // a copy: this call may outlive a map that returned early
+            if (x == 0) {
+              state->worker_of_input_0 = testkit::this_thread_tid();
+              state->events.wait(1);  // input 1's call has started
+              throw Rejected("input 0 rejected");
+            }
+            state->events.raise(1);
+            testkit::eventually(
+                [&] {
+                  const pid_t worker = state->worker_of_input_0.load();
+                  return state->returned.load() || (worker != 0 && testkit::blocked(worker) &&
+                                                    testkit::blocked(state->caller.load()));
+                },
+                kPatience);
+            state->returned_before_call_1_finished = state->returned.load() ? 1 : 0;
+            return x;
+          },
+          inputs(2), 1);
+    } catch (...) {
+      caught = describe(std::current_exception());
+    }
+    shared->returned = true;
+  });
+  pool.close();
+  pool.join();
+  EXPECT_EQ(shared->events.given_up(), 0)
+      << "the call for input 0 waited for the call for input 1, which " << kNotTogether;
+  EXPECT_EQ(caught, "Rejected(\"input 0 rejected\")") << "map() let through " << caught;
+  EXPECT_EQ(shared->returned_before_call_1_finished.load(), 0)
+      << "map() let input 0's exception out while the call for input 1 (another chunk) was "
+         "still running: does map re-throw as soon as one chunk has failed? The other chunks "
+         "still use fn, the inputs and the result slots, which die with map's stack frame.";
 }
 
 // ---- imap_unordered --------------------------------------------------------------------------
@@ -436,7 +487,7 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
         if (x == 10) events->raise(10);
         if (x == 3) {
           events->wait(10);
-          throw RejectedInput(3);
+          throw Rejected("input 3 rejected");
         }
         if (x == 8) throw std::out_of_range("input 8 is out of range");
         return x * x;
@@ -455,10 +506,8 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
   testkit::finishes_within(10s, "the future of map_async() with two failing calls", [&] {
     try {
       future.get();
-    } catch (const RejectedInput&) {
-      got = "RejectedInput";
-    } catch (const std::exception& e) {
-      got = type_name(typeid(e));
+    } catch (...) {
+      got = describe(std::current_exception());
     }
   });
   pool.close();
@@ -466,8 +515,8 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
 
   EXPECT_EQ(events->given_up(), 0)
       << "the call for input 3 waited for the call for input 10, which " << kNotTogether;
-  EXPECT_EQ(got, "RejectedInput")
-      << "inputs 3 (RejectedInput) and 8 (std::out_of_range, first in time) threw; the future "
+  EXPECT_EQ(got, "Rejected(\"input 3 rejected\")")
+      << "inputs 3 (Rejected) and 8 (std::out_of_range, first in time) threw; the future "
          "gave "
       << got << ": does it carry the earliest input's exception?";
   std::lock_guard lock(log->mutex);
@@ -476,15 +525,9 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
       << "two chunks failed and on_error was called " << log->error_calls
       << " times: it should be called once for the whole map_async. Is it called per failing "
          "chunk, or never?";
-  try {
-    std::rethrow_exception(log->error_with);
-  } catch (const RejectedInput& e) {
-    EXPECT_EQ(e.input(), 3);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "on_error received " << type_name(typeid(e))
-                  << ", not input 3's RejectedInput: does it get the first exception to "
-                     "happen instead of the earliest input's?";
-  }
+  EXPECT_EQ(describe(log->error_with), "Rejected(\"input 3 rejected\")")
+      << "on_error did not receive input 3's exception: does it get the first exception to "
+         "happen instead of the earliest input's?";
 }
 
 TEST_F(PoolMap, MapAsyncWithNoInputsCallsOnDoneWithNoResults) {
