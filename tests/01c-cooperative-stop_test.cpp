@@ -3,8 +3,12 @@
 // its stop_token), exits by itself, and is joined by the destructor.
 //
 // "Promptly" is proven by structure, not by a stopwatch: the interval between ticks is one
-// hour, so a Ticker that stops within seconds must have interrupted its wait.
+// hour, so a Ticker that stops within seconds must have interrupted its wait; and what the idle
+// worker is blocked in (/proc/self/task/<tid>/syscall) shows whether a stop can reach it at all.
+// A lost wake-up is not left to luck either: testkit::CondWaitSpy holds the worker at the door
+// of its wait, the one place where a stop that takes no lock in common with it gets lost.
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,28 +21,33 @@
 #include <thread>
 
 #include "cooperative_stop.hpp"
+#include "testkit/cond_wait_spy.hpp"
 #include "testkit/deadline.hpp"
+#include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
-
-using namespace std::chrono_literals;
+#include "testkit/thread_probe.hpp"
 
 namespace {
+
+using namespace std::chrono_literals;
 
 class CooperativeStop : public testkit::LeakCheckedTest {};
 
 constexpr const char* kSleepCannotBeWoken =
-    "A std::this_thread::sleep_for cannot be woken early: wait on a "
-    "std::condition_variable_any with the worker's stop_token, which wakes up as soon as a "
-    "stop is requested.";
+    "Can anything cut the worker's wait between ticks short? Nothing wakes a "
+    "std::this_thread::sleep_for early.";
 
-// Counts ticks and lets the test wait (with a bound) until a number of ticks has happened.
-// Shared through a shared_ptr so a worker that outlives its Ticker still touches valid memory.
+// Counts ticks, remembers the worker thread, and lets the test wait (with a bound) until a
+// number of ticks has happened. Shared through a shared_ptr so a worker that outlives its
+// Ticker still touches valid memory.
 struct TickLog {
   std::mutex mutex;
   std::condition_variable changed;
   int ticks = 0;
+  std::atomic<pid_t> worker{0};  // kernel id of the thread that ran tick()
 
   void record() {
+    worker.store(testkit::this_thread_tid());
     std::lock_guard lock(mutex);
     ++ticks;
     changed.notify_all();
@@ -51,18 +60,12 @@ struct TickLog {
     std::lock_guard lock(mutex);
     return ticks;
   }
-};
-
-// True once the process is back to `baseline` threads, i.e. the worker thread has ended (an
-// ended thread leaves /proc/self/task even before it is joined); false after `bound`.
-bool worker_ended_within(int baseline, std::chrono::milliseconds bound) {
-  const auto give_up = std::chrono::steady_clock::now() + bound;
-  while (testkit::thread_count() > baseline) {
-    if (std::chrono::steady_clock::now() >= give_up) return false;
-    std::this_thread::sleep_for(5ms);
+  // True once the worker thread has ended (an ended thread leaves /proc/self/task even before
+  // it is joined); false after `bound`.
+  bool worker_ended_within(std::chrono::milliseconds bound) {
+    return testkit::eventually([&] { return !testkit::thread_alive(worker.load()); }, bound);
   }
-  return true;
-}
+};
 
 TEST_F(CooperativeStop, TicksAgainAndAgainUntilDestroyed) {
   auto log = std::make_shared<TickLog>();
@@ -76,16 +79,18 @@ TEST_F(CooperativeStop, TicksAgainAndAgainUntilDestroyed) {
 
   testkit::finishes_within(5s, "~Ticker() of a Ticker ticking every 1 ms", [&] { ticker.reset(); });
   const int at_destruction = log->count();
-  std::this_thread::sleep_for(50ms);  // room for a worker that outlived its Ticker to show up
+  EXPECT_TRUE(log->worker_ended_within(2s))
+      << "the worker thread was still running 2 s after the Ticker was destroyed: does the "
+         "destructor wait for the worker to end?";
   EXPECT_EQ(log->count(), at_destruction)
-      << "tick() was still being called after the Ticker was destroyed: the destructor must "
-         "stop the worker and join it.";
+      << "tick() was still being called after the Ticker was destroyed: does the destructor "
+         "wait for the worker to end?";
 }
 
 TEST_F(CooperativeStop, DestroyingInterruptsTheWaitBetweenTicks) {
   auto log = std::make_shared<TickLog>();
   std::optional<kata::Ticker> ticker;
-  ticker.emplace(std::chrono::hours(1), [log](std::stop_token) { log->record(); });
+  ticker.emplace(1h, [log](std::stop_token) { log->record(); });
 
   ASSERT_TRUE(log->wait_for_ticks(1, 3s))
       << "tick() was not called within 3 s of creating the Ticker: the worker should call "
@@ -97,81 +102,136 @@ TEST_F(CooperativeStop, DestroyingInterruptsTheWaitBetweenTicks) {
   EXPECT_EQ(log->count(), 1) << "tick() should have run exactly once before the stop";
 }
 
-TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
-  // A stop that comes at the wrong moment can be lost: if request_stop() sets the flag and
-  // notifies while the worker holds no lock in common with it, the notify can fall after the
-  // worker checked the flag (still false) and before it started to wait. Nobody is waiting
-  // yet, so the notify wakes nobody, and the worker then sleeps out its whole interval. The
-  // gap lasts a few dozen nanoseconds, so one try rarely hits it; thousands of create/destroy
-  // cycles, each destroying at a slightly different moment right after the first tick, do.
-  //
-  // How fast this runs is no part of the test: the cycle count and the time budget only keep
-  // it to a few seconds (a slow machine simply runs fewer cycles). The destroying thread
-  // spins while it waits for the first tick, because waking up from a sleep takes far longer
-  // than the gap, but only for a moment: then it yields its core between looks, so that on a
-  // busy machine the worker gets to run. Under ThreadSanitizer every step (and the gap with
-  // it) is about 10x longer and spinning is dear, so there it yields at once; the gap is
-  // usually hit within a few hundred cycles there.
-#if defined(__SANITIZE_THREAD__)
-  constexpr int kCycles = 4000;
-  constexpr auto kBudget = 3s;
-  constexpr auto kSpinFor = 0us;
-#else
-  constexpr int kCycles = 25000;
-  constexpr auto kBudget = 5s;
-  constexpr auto kSpinFor = 200us;
+TEST_F(CooperativeStop, AnIdleWorkerWaitsInOneWaitThatAStopCanEnd) {
+  // Between two ticks of a one-hour interval the worker has nothing to do, and what it is
+  // blocked in shows whether a stop can reach it: nothing but the clock ends a sleep
+  // (std::this_thread::sleep_for, in slices of any length). testkit::CondWaitSpy also shows how
+  // long a condition-variable wait asked to last at most: one that wakes itself up every few
+  // milliseconds to look for a stop is polling, whatever it waits on.
+  testkit::CondWaitSpy spy;
+  auto log = std::make_shared<TickLog>();
+  std::optional<kata::Ticker> ticker;
+  ticker.emplace(1h, [log, &spy](std::stop_token) {
+    spy.watch(testkit::this_thread_tid());
+    log->record();
+  });
+  ASSERT_TRUE(log->wait_for_ticks(1, 3s))
+      << "tick() was not called within 3 s of creating the Ticker: the worker should call "
+         "tick() right away, then wait for the interval";
+
+  std::optional<testkit::BlockedSyscall> idle;
+  const bool went_idle = testkit::eventually(
+      [&] {
+        idle = testkit::blocked_syscall(log->worker.load());
+        return idle.has_value();
+      },
+      3s);
+  const bool sleeping = idle && (idle->number == SYS_clock_nanosleep
+#ifdef SYS_nanosleep
+                                 || idle->number == SYS_nanosleep
 #endif
-  auto ticks = std::make_shared<std::atomic<int>>(0);
-  const auto stop_starting = std::chrono::steady_clock::now() + kBudget;
-  for (int cycle = 0; cycle < kCycles && std::chrono::steady_clock::now() < stop_starting;
-       ++cycle) {
-    // In the first cycle a wait that cannot be woken at all is as likely as a lost wake-up.
+                                );
+  const auto limit = spy.latest_limit();
+  if (!went_idle) {
+    ADD_FAILURE() << "3 s after its first tick, in a one-hour interval, the worker thread was "
+                     "still running instead of waiting: does it spin in a loop, looking for a "
+                     "stop again and again?";
+  } else if (sleeping) {
+    ADD_FAILURE() << "between two ticks of a one-hour interval the worker sleeps (in "
+                     "std::this_thread::sleep_for, the kernel's nanosleep), and nothing but the "
+                     "clock ends a sleep, in slices of any length: a stop waits for the slice to "
+                     "end, and the worker wakes up again and again for nothing. How could a stop "
+                     "wake the worker at once?";
+  } else if (idle->number == SYS_futex && spy.waits() > 0 && limit && *limit < 30min) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*limit).count();
+    ADD_FAILURE() << "between two ticks of a one-hour interval the worker waits on a condition "
+                     "variable for at most "
+                  << ms
+                  << " ms at a time, then wakes up to look for a stop: polling, all day long. "
+                     "Does the stop notify the worker's wait, so that one wait can last the "
+                     "whole interval?";
+  }
+  testkit::finishes_within(
+      5s, "~Ticker() while its worker waits out a one-hour interval between ticks",
+      [&] { ticker.reset(); }, kSleepCannotBeWoken);
+}
+
+TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
+  // A stop that comes right after a tick can be lost at two moments, and each is tried on
+  // purpose, once:
+  //  - while tick() still runs: tick() returns only once the thread destroying the Ticker is
+  //    blocked (in request_stop() or in the join), so the worker must look for the stop after
+  //    the tick, before it waits;
+  //  - at the door of the wait: the worker has looked for a stop, found none, still holds its
+  //    mutex and is about to wait. testkit::CondWaitSpy holds its next condition-variable wait
+  //    there until the destroying thread is blocked. A request_stop() that changes the flag and
+  //    notifies without that mutex is over before the wait begins: nobody hears the notify, and
+  //    the worker sleeps the whole hour. One that takes the mutex blocks until the wait has
+  //    begun, and the wait hears it.
+  // Without the hold the second gap lasts a few dozen nanoseconds, and only thousands of tries
+  // hit it now and then; held, it is hit every time, in milliseconds.
+  enum class Moment { kDuringTheTick, kAtTheDoorOfTheWait };
+  for (const Moment moment : {Moment::kDuringTheTick, Moment::kAtTheDoorOfTheWait}) {
+    const bool during_tick = moment == Moment::kDuringTheTick;
     const std::string what =
-        "~Ticker() right after the first tick, in a one-hour interval, in cycle " +
-        std::to_string(cycle + 1) +
-        (cycle == 0 ? std::string() : " (the cycles before it stopped at once)");
+        during_tick ? "~Ticker() begun while the first tick() still ran, in a one-hour interval"
+                    : "~Ticker() begun while the worker was about to wait (it had looked for a "
+                      "stop and held its mutex), in a one-hour interval";
     const std::string hint =
-        (cycle == 0 ? std::string(kSleepCannotBeWoken) + " If it can be woken, the" : "The") +
-        " wake-up was lost. Did request_stop change the flag or notify without holding the "
-        "mutex the worker waits with? Then the wake-up can fall between the worker's check and "
-        "its wait; see 'Lost wake-ups' in the lesson.";
-    // Everything happens on the thread finishes_within starts, so that nothing (like starting
-    // a thread) lies between seeing the tick and destroying the Ticker.
+        during_tick
+            ? std::string(kSleepCannotBeWoken) +
+                  " If it can, the stop came while tick() ran and the worker then waited out the "
+                  "whole interval: does it look for a stop after each tick, before it waits?"
+            : "The stop came between the worker's look at the flag and the start of its wait, "
+              "and the wake-up was lost. Did request_stop change the flag or notify without "
+              "holding the mutex the worker waits with? See 'Lost wake-ups' in the lesson.";
+    struct Shared {
+      std::atomic<int> ticks{0};
+      std::atomic<pid_t> worker{0};
+      std::atomic<pid_t> destroyer{0};
+      std::atomic<bool> destroying{false};
+    };
+    auto shared = std::make_shared<Shared>();
+    auto destroyer_blocked = [shared] {
+      return shared->destroying.load() && testkit::blocked(shared->destroyer.load());
+    };
+    testkit::CondWaitSpy spy;
     const bool ticked = testkit::finishes_within(
         5s, what,
         [&] {
-          ticks->store(0);
+          shared->destroyer.store(testkit::this_thread_tid());
           std::optional<kata::Ticker> ticker;
-          ticker.emplace(std::chrono::hours(1), [ticks](std::stop_token) { ticks->fetch_add(1); });
-          const auto created = std::chrono::steady_clock::now();
-          bool seen = true;
-          for (long spins = 1; ticks->load() == 0; ++spins) {
-            if (spins % 64 != 0) continue;
-            const auto now = std::chrono::steady_clock::now();
-            if (now - created < kSpinFor) continue;
-            if (now - created > 3s) {
-              seen = false;
-              break;
+          ticker.emplace(1h, [shared, &spy, during_tick, destroyer_blocked](std::stop_token) {
+            if (shared->ticks.fetch_add(1) != 0) return;
+            shared->worker.store(testkit::this_thread_tid());
+            if (during_tick) {
+              testkit::eventually(destroyer_blocked, 2s);
+            } else {
+              spy.watch(testkit::this_thread_tid());
+              spy.hold_next_wait(destroyer_blocked, 2s);
             }
-            std::this_thread::yield();
+          });
+          const bool seen = testkit::eventually([&] { return shared->ticks.load() > 0; }, 3s);
+          if (!during_tick) {
+            // Destroy only once the worker is at the door (or blocked in a wait of another
+            // kind, which the spy cannot hold): earlier, it would find the stop before its wait.
+            testkit::eventually(
+                [&] { return spy.holds() > 0 || testkit::blocked(shared->worker.load()); }, 3s);
           }
-          // A varied short pause (0 to 1023 steps, at most a few microseconds), so that the stop
-          // lands at a different point of the worker's way from its tick into its wait each time.
-          volatile int sink = 0;
-          for (int i = 0; i < cycle * 7 % 1024; ++i) sink = sink + 1;
+          shared->destroying.store(true);
           ticker.reset();
           return seen;
         },
         hint);
-    ASSERT_TRUE(ticked) << "tick() was not called within 3 s of creating a Ticker (cycle "
-                        << cycle + 1 << "): the worker should call tick() right away";
+    ASSERT_TRUE(ticked) << "tick() was not called within 3 s of creating a Ticker: the worker "
+                           "should call tick() right away";
   }
 }
 
 TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
   auto log = std::make_shared<TickLog>();
   std::optional<kata::Ticker> ticker;
-  ticker.emplace(std::chrono::hours(1), [log](std::stop_token) { log->record(); });
+  ticker.emplace(1h, [log](std::stop_token) { log->record(); });
   ASSERT_TRUE(log->wait_for_ticks(1, 3s))
       << "tick() was not called within 3 s of creating the Ticker: the worker should call "
          "tick() right away, then wait for the interval";
@@ -182,11 +242,9 @@ TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
   });
 
   // The worker thread must end by itself; /proc/self/task shows when it has.
-  EXPECT_TRUE(worker_ended_within(threads_at_start_, 3s))
+  EXPECT_TRUE(log->worker_ended_within(3s))
       << "the worker thread was still alive 3 s after request_stop(), in the middle of a "
-         "one-hour wait between ticks. The stop must wake that wait: wait on a "
-         "std::condition_variable_any with the stop_token (wait_for(lock, token, interval, "
-         "pred)) instead of sleeping.";
+         "one-hour wait between ticks: can request_stop() wake that wait?";
 
   testkit::finishes_within(
       5s, "~Ticker() after request_stop(), while its worker waits out a one-hour interval",
@@ -225,9 +283,8 @@ TEST_F(CooperativeStop, TheTokenGivenToTickFiresOnStop) {
   std::lock_guard lock(shared->mutex);
   EXPECT_TRUE(shared->saw_stop)
       << "tick() watched the stop_token it was given for 3 s and it never fired, although the "
-         "Ticker was being destroyed. Give tick() the worker's own token (the one std::jthread "
-         "passes to its function, or jthread::get_stop_token()); a default-constructed "
-         "std::stop_token{} can never be stopped.";
+         "Ticker was being destroyed. Is tick() given a token that the Ticker's stop fires? A "
+         "default-constructed std::stop_token{} belongs to no stop source and never fires.";
 }
 
 TEST_F(CooperativeStop, ATickMayAskForTheStopItself) {
@@ -236,24 +293,30 @@ TEST_F(CooperativeStop, ATickMayAskForTheStopItself) {
   struct Shared {
     std::atomic<kata::Ticker*> ticker{nullptr};
     std::atomic<int> ticks{0};
+    std::atomic<pid_t> worker{0};
   };
   auto shared = std::make_shared<Shared>();
   std::optional<kata::Ticker> ticker;
   ticker.emplace(1ms, [shared](std::stop_token) {
+    shared->worker.store(testkit::this_thread_tid());
     if (shared->ticks.fetch_add(1) + 1 != 3) return;
-    for (int i = 0; i < 3000 && shared->ticker.load() == nullptr; ++i) {
-      std::this_thread::sleep_for(1ms);  // the test stores the pointer right after emplace
-    }
+    // The test stores the pointer right after emplace.
+    testkit::eventually([&] { return shared->ticker.load() != nullptr; }, 3s);
     if (kata::Ticker* self = shared->ticker.load()) self->request_stop();
   });
   shared->ticker.store(&*ticker);
 
-  EXPECT_TRUE(worker_ended_within(threads_at_start_, 3s))
-      << "the worker thread was still alive 3 s after tick() had called request_stop(): the "
-         "worker should check for a stop after every tick and before every wait, and return.";
+  EXPECT_TRUE(testkit::eventually(
+      [&] {
+        const pid_t worker = shared->worker.load();
+        return worker != 0 && !testkit::thread_alive(worker);
+      },
+      3s))
+      << "the worker thread was still alive 3 s after tick() had called request_stop(): does "
+         "the worker look for a stop after every tick, before it waits, and return?";
   EXPECT_EQ(shared->ticks.load(), 3)
       << "the third tick asked for a stop, yet tick() ran " << shared->ticks.load()
-      << " times: once a stop is requested, no further tick should start.";
+      << " times: once a stop is requested, should another tick start?";
   testkit::finishes_within(5s, "~Ticker() after tick() itself asked to stop",
                            [&] { ticker.reset(); });
 }
