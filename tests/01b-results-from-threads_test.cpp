@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -32,9 +31,10 @@
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/terminate_note.hpp"
 #include "testkit/text.hpp"
 #include "testkit/thread_probe.hpp"
-#include "testkit/thread_start_failure.hpp"
+#include "testkit/thread_starts.hpp"
 #include "testkit/timed_barrier.hpp"
 
 namespace {
@@ -227,31 +227,17 @@ TEST_F(ResultsFromThreads, ACallsExceptionReachesTheCallerWithItsTypeAndMessage)
       << "the exception's message changed on its way to the caller";
 }
 
-// An exception that escapes a thread's function ends the program (std::terminate) before the
-// test can report anything; this handler says first what that means here.
-std::terminate_handler previous_terminate_handler = nullptr;
-
-void explain_escaped_exception() {
-  if (std::exception_ptr escaped = std::current_exception()) {
-    try {
-      std::rethrow_exception(escaped);
-    } catch (const NotAStdException& e) {
-      std::fprintf(stderr,
-                   "\nfn(%d) threw a value that is not a std::exception (C++ can throw any type, "
-                   "even throw 42;), and it ended the program on the thread that ran the call "
-                   "instead of reaching the caller of map_in_threads. Does that thread catch only "
-                   "std::exception?\n",
-                   e.input);
-    } catch (...) {
-    }
-  }
-  std::fflush(stderr);
-  if (previous_terminate_handler != nullptr) previous_terminate_handler();
-  std::abort();
+// A NotAStdException that escapes the thread running fn ends the program (std::terminate)
+// before the test can report anything; testkit::TerminateNote says first what that means.
+std::string explain_escaped(std::exception_ptr escaped) {
+  if (!testkit::holds<NotAStdException>(escaped)) return "";
+  return "fn(3) threw a value that is not a std::exception (C++ can throw any type, even "
+         "throw 42;), and it ended the program on the thread that ran the call instead of "
+         "reaching the caller of map_in_threads. Does that thread catch only std::exception?";
 }
 
 TEST_F(ResultsFromThreads, AnExceptionOfAnyTypeReachesTheCaller) {
-  previous_terminate_handler = std::set_terminate(explain_escaped_exception);
+  testkit::TerminateNote note(explain_escaped);
   try {
     const std::vector<int> results = testkit::finishes_within(
         6s, "map_in_threads where the call for input 3 throws a NotAStdException", [] {
@@ -270,7 +256,6 @@ TEST_F(ResultsFromThreads, AnExceptionOfAnyTypeReachesTheCaller) {
                   << "\") instead of the NotAStdException that fn(3) threw: was it caught and "
                      "replaced on its way?";
   }
-  std::set_terminate(previous_terminate_handler);
 }
 
 TEST_F(ResultsFromThreads, WhenSeveralCallsThrowTheFirstInInputOrderWins) {

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -25,7 +26,9 @@
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/terminate_note.hpp"
 #include "testkit/thread_probe.hpp"
+#include "testkit/thread_starts.hpp"
 
 namespace {
 
@@ -250,6 +253,40 @@ TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
       5s, "~Ticker() after request_stop(), while its worker waits out a one-hour interval",
       [&] { ticker.reset(); }, kSleepCannotBeWoken);
   EXPECT_EQ(log->count(), 1) << "tick() should have run exactly once before the stop";
+}
+
+std::string explain_early_worker_crash(std::exception_ptr) {
+  return "The program ended while the worker ran before the Ticker's constructor had finished "
+         "(an empty std::function called, a mutex or condition variable used before it was "
+         "built). Does the worker use a member that was not constructed yet when it started? "
+         "Members are constructed in the order they are declared.";
+}
+
+TEST_F(CooperativeStop, AWorkerThatRunsAtOnceFindsEveryMemberReady) {
+  // A thread runs the moment it is created, here in the middle of the Ticker's constructor,
+  // while the members declared after the thread member are not constructed yet. Usually the
+  // constructor wins that race; testkit::NewThreadsRunFirst makes the worker win it: the
+  // constructor goes on only once the worker has ticked and waits. The Ticker is built in
+  // zero-filled memory, so a member that is used before it is constructed looks the same every
+  // time (an empty std::function, a condition variable without its insides).
+  testkit::TerminateNote note(explain_early_worker_crash);
+  auto log = std::make_shared<TickLog>();
+  alignas(kata::Ticker) unsigned char storage[sizeof(kata::Ticker)] = {};
+  kata::Ticker* ticker = nullptr;
+  {
+    testkit::NewThreadsRunFirst run_first(2s);
+    // A 1 ms interval, so that destroying it needs no interruptible wait (other tests check
+    // that): the worker still ticks and blocks before the constructor goes on.
+    ticker = new (storage) kata::Ticker(1ms, [log](std::stop_token) { log->record(); });
+  }
+  EXPECT_TRUE(log->wait_for_ticks(1, 3s))
+      << "tick() was not called within 3 s of creating the Ticker: the worker should call "
+         "tick() right away";
+  testkit::finishes_within(
+      5s, "~Ticker() of a Ticker whose worker ran before its constructor had finished",
+      [&] { ticker->~Ticker(); },
+      "Does the worker use a member that was not constructed yet when it started? Members are "
+      "constructed in the order they are declared.");
 }
 
 TEST_F(CooperativeStop, TheTokenGivenToTickFiresOnStop) {
