@@ -70,6 +70,17 @@ struct TickLog {
   }
 };
 
+// Starts `ticker` with a one-hour interval, its ticks counted in `log`, and waits (up to 3 s)
+// for the first tick.
+::testing::AssertionResult first_tick_of_hourly(std::optional<kata::Ticker>& ticker,
+                                                const std::shared_ptr<TickLog>& log) {
+  ticker.emplace(1h, [log](std::stop_token) { log->record(); });
+  if (log->wait_for_ticks(1, 3s)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "tick() was not called within 3 s of creating the Ticker: the worker should call "
+            "tick() right away, then wait for the interval";
+}
+
 TEST_F(CooperativeStop, TicksAgainAndAgainUntilDestroyed) {
   auto log = std::make_shared<TickLog>();
   std::optional<kata::Ticker> ticker;
@@ -93,11 +104,7 @@ TEST_F(CooperativeStop, TicksAgainAndAgainUntilDestroyed) {
 TEST_F(CooperativeStop, DestroyingInterruptsTheWaitBetweenTicks) {
   auto log = std::make_shared<TickLog>();
   std::optional<kata::Ticker> ticker;
-  ticker.emplace(1h, [log](std::stop_token) { log->record(); });
-
-  ASSERT_TRUE(log->wait_for_ticks(1, 3s))
-      << "tick() was not called within 3 s of creating the Ticker: the worker should call "
-         "tick() right away, then wait for the interval";
+  ASSERT_TRUE(first_tick_of_hourly(ticker, log));
 
   testkit::finishes_within(
       5s, "~Ticker() while its worker waits out a one-hour interval between ticks",
@@ -234,10 +241,7 @@ TEST_F(CooperativeStop, EveryQuickStopRightAfterTheFirstTickIsHeard) {
 TEST_F(CooperativeStop, RequestStopEndsTheWorkerBeforeTheTickerIsDestroyed) {
   auto log = std::make_shared<TickLog>();
   std::optional<kata::Ticker> ticker;
-  ticker.emplace(1h, [log](std::stop_token) { log->record(); });
-  ASSERT_TRUE(log->wait_for_ticks(1, 3s))
-      << "tick() was not called within 3 s of creating the Ticker: the worker should call "
-         "tick() right away, then wait for the interval";
+  ASSERT_TRUE(first_tick_of_hourly(ticker, log));
 
   testkit::finishes_within(2s, "request_stop() (it should only ask, never wait)", [&] {
     ticker->request_stop();

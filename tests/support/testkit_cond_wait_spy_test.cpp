@@ -86,6 +86,13 @@ struct Waiter {
   std::atomic<pid_t> notifier{0};
   std::atomic<bool> notified{false};
 
+  // Runs woken_by_notify on a new thread and returns once its wait is held at the door.
+  std::thread start_held(testkit::CondWaitSpy& spy, std::optional<bool>& woken) {
+    std::thread waiting([&] { woken = woken_by_notify(spy); });
+    EXPECT_TRUE(testkit::eventually([&] { return spy.holds() == 1; }, 2s));
+    return waiting;
+  }
+
   bool woken_by_notify(testkit::CondWaitSpy& spy) {
     spy.watch(testkit::this_thread_tid());
     // Held at the door until the notifier has finished or is blocked (on our mutex).
@@ -102,8 +109,7 @@ TEST(CondWaitSpy, AHoldAtTheDoorLosesAWakeUpSentWithoutTheMutex) {
   testkit::CondWaitSpy spy;
   Waiter waiter;
   std::optional<bool> woken;
-  std::thread waiting([&] { woken = waiter.woken_by_notify(spy); });
-  ASSERT_TRUE(testkit::eventually([&] { return spy.holds() == 1; }, 2s));
+  std::thread waiting = waiter.start_held(spy, woken);
   waiter.flag.store(true);  // the mistake: no lock in common with the waiter
   waiter.wake.notify_all();
   waiter.notified.store(true);
@@ -115,8 +121,7 @@ TEST(CondWaitSpy, AHoldAtTheDoorKeepsAWakeUpSentUnderTheMutex) {
   testkit::CondWaitSpy spy;
   Waiter waiter;
   std::optional<bool> woken;
-  std::thread waiting([&] { woken = waiter.woken_by_notify(spy); });
-  ASSERT_TRUE(testkit::eventually([&] { return spy.holds() == 1; }, 2s));
+  std::thread waiting = waiter.start_held(spy, woken);
   waiter.notifier.store(testkit::this_thread_tid());
   {
     std::lock_guard lock(waiter.mutex);  // blocks until the held waiter really waits
