@@ -1,5 +1,5 @@
-// Kata 01b · Results from threads            lesson:
-// lessons/01-threads/README.md#getting-results-back
+// Kata 01b · Get results (and exceptions) back from threads
+// Lesson: lessons/01-threads/README.md#getting-results-back
 //
 // map_in_threads(inputs, fn) runs fn(x) for every input x, each call on its own thread, all at
 // the same time, and returns the results in the order of the inputs (not the order in which

@@ -1,5 +1,5 @@
-// Kata 01c · Cooperative stop                  lesson:
-// lessons/01-threads/README.md#stopping-a-thread
+// Kata 01c · Stop a worker thread politely with std::jthread and std::stop_token
+// Lesson: lessons/01-threads/README.md#stopping-a-thread
 //
 // A Ticker calls tick() on a background thread right away and then once every `interval`,
 // until it is asked to stop. A thread cannot be killed from outside; it has to notice the

@@ -1,4 +1,5 @@
-// Kata 02b · Results through pipes                 lesson: lessons/02-processes/README.md#pipes
+// Kata 02b · Send large results from children through pipes
+// Lesson: lessons/02-processes/README.md#pipes
 //
 // Run each body in a child process of its own and bring back the bytes it returns (up to
 // megabytes) through a pipe, one pipe per child. Return every child's bytes, intact and in the

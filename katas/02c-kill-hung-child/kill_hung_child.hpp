@@ -1,5 +1,5 @@
-// Kata 02c · Kill a hung child                     lesson:
-// lessons/02-processes/README.md#killing-a-child
+// Kata 02c · Give children a deadline: SIGTERM, then SIGKILL, then reap
+// Lesson: lessons/02-processes/README.md#killing-a-child
 //
 // Run each body in a child process, all at the same time, and wait for them, but give them a
 // deadline: a child still running when `timeout` has passed is asked to stop (SIGTERM), given

@@ -1,5 +1,5 @@
-// Kata 02d · Count in shared memory                lesson:
-// lessons/02-processes/README.md#shared-memory
+// Kata 02d · Count across processes in shared memory
+// Lesson: lessons/02-processes/README.md#shared-memory
 //
 // Make SharedCounter a counter that the parent and the children it forks all see and change
 // together, like multiprocessing.Value in Python. Every child's add() must reach the parent,

@@ -1,5 +1,5 @@
-// Kata 03a · A thread pool                  lesson:
-// lessons/03-thread-pools/README.md#the-worker-loop
+// Kata 03a · A thread pool: workers that sleep, close that drains, join
+// Lesson: lessons/03-thread-pools/README.md#the-worker-loop
 //
 // ThreadPool(n) starts n worker threads that take tasks from a queue and run them: Python's
 // ThreadPool(n) with apply_async(task, error_callback=on_error). Make it behave:

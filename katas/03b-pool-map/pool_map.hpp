@@ -1,5 +1,5 @@
-// Kata 03b · map, imap_unordered and map_async on a pool                  lesson:
-// lessons/03-thread-pools/README.md#map-in-chunks
+// Kata 03b · map in chunks, imap_unordered and map_async on a pool
+// Lesson: lessons/03-thread-pools/README.md#map-in-chunks
 //
 // Python's pool.map(fn, xs, chunksize), pool.imap_unordered(fn, xs) and pool.map_async(fn, xs,
 // callback=..., error_callback=...), on the working ThreadPool of support/thread_pool.hpp:

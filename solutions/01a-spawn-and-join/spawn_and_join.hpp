@@ -1,5 +1,5 @@
-// Kata 01a · Spawn and join                  lesson:
-// lessons/01-threads/README.md#starting-and-joining
+// Kata 01a · Start a thread per item, then join them all
+// Lesson: lessons/01-threads/README.md#starting-and-joining
 //
 // run_in_threads(items, work) must call work(item) once for every item, each call on its own
 // std::thread, with all the calls running at the same time. It returns only when every call

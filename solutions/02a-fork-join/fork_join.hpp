@@ -1,5 +1,5 @@
-// Kata 02a · Fork and join                         lesson:
-// lessons/02-processes/README.md#fork-and-wait
+// Kata 02a · Fork children, wait for every one, report how each ended
+// Lesson: lessons/02-processes/README.md#fork-and-wait
 //
 // Run each body in a child process of its own, all at the same time, the way a Python program
 // calls Process(...).start() for each and then join() on each. The number a body returns is its

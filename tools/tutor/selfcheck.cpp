@@ -270,18 +270,19 @@ Block check_repository(const Manifest& manifest, const Paths& paths) {
 
 int run_self_check(const Manifest& manifest, const Paths& paths, const CheckOptions& options) {
   const auto started = Clock::now();
-  std::vector<const Kata*> katas;
-  for (const auto& kata : manifest.katas)
-    if (options.only_kata.empty() || kata.id == options.only_kata) katas.push_back(&kata);
+  // Empty: every kata; else "01a" or "01a,02b" (an unknown id is a TutorError naming the known).
+  const std::vector<const Kata*> katas = select_katas(manifest, options.only_kata);
   const bool everything = options.only_kata.empty();
-  if (katas.empty()) select_katas(manifest, options.only_kata);  // throws: names the known ones
 
   fmt::print("building everything (keep going past errors)\n");
   std::fflush(stdout);
   std::vector<std::string> goals = {"all", "katas.all"};
-  if (!everything)
-    goals = {paths.target_prefix + "solution." + katas.front()->id + ".both",
-             paths.target_prefix + "kata." + katas.front()->id + ".both"};
+  if (!everything) {
+    goals.clear();
+    for (const Kata* kata : katas)
+      for (const char* side : {"solution.", "kata."})
+        goals.push_back(paths.target_prefix + side + kata->id + ".both");
+  }
   BuildResult build = build_targets(paths.build_dir, goals, /*keep_going=*/true);
   // A starter may be wrong but must not break the build; errors show up per kata below.
   fmt::print("  build {} ({:.0f} s)\n", build.ok ? "ok" : "had errors (see below)", build.seconds);
