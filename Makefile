@@ -13,8 +13,6 @@ TUTOR  := $(BUILD)/bin/tutor
 CMAKE  ?= cmake
 # Ninja starts a no-op build in ~0.1 s where make takes ~0.3 s: that is the learner's loop.
 GENERATOR := $(if $(shell command -v ninja 2>/dev/null),Ninja,Unix Makefiles)
-# clang++ compiles a kata's test file in about half the time of g++ (see CMakeLists.txt).
-COMPILER  := $(if $(shell command -v clang++ 2>/dev/null),-DCMAKE_CXX_COMPILER=clang++,)
 BENCH_REPETITIONS ?= 5
 
 .PHONY: start test check stress bench lesson hint reset solution list deps configure tutor clean
@@ -33,7 +31,7 @@ $(DEPS_OK): scripts/install-deps.sh
 # build folder made with another generator is configured afresh.
 $(BUILD)/CMakeCache.txt: | $(DEPS_OK)
 	@rm -rf $(BUILD)/CMakeCache.txt $(BUILD)/CMakeFiles
-	@$(CMAKE) -S . -B $(BUILD) -G "$(GENERATOR)" $(COMPILER) >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
+	@$(CMAKE) -S . -B $(BUILD) -G "$(GENERATOR)" >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
 	@rm -f $(BUILD).configure.log
 
 configure: $(DEPS_OK) $(BUILD)/CMakeCache.txt
