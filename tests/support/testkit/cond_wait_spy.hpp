@@ -15,12 +15,11 @@
 // How: every std::condition_variable and std::condition_variable_any wait ends in
 // pthread_cond_wait, pthread_cond_timedwait or pthread_cond_clockwait. This header defines the
 // three; a program's own definitions take the place of the C library's (also for the calls made
-// inside libstdc++), and each one forwards to the next definition, found with
-// dlsym(RTLD_NEXT, ...): the C library's, or ThreadSanitizer's, which then calls the C library's.
+// inside libstdc++), and each one forwards to ThreadSanitizer's or the C library's (see
+// next_definition.hpp).
 // Include it in exactly one .cpp file of a test program (a second one fails to link).
 #pragma once
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include <utility>
 
 #include "testkit/eventually.hpp"
+#include "testkit/next_definition.hpp"
 #include "testkit/thread_probe.hpp"
 
 namespace testkit {
@@ -88,11 +88,6 @@ inline void before_wait(clockid_t clock, const timespec* deadline) {
   s.holds.fetch_add(1);
   eventually([&] { return s.closing.load() || release(); }, bound);
   s.holding.fetch_sub(1);
-}
-
-template <typename Fn>
-Fn next_definition(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
 }  // namespace cond_wait_detail
@@ -156,19 +151,27 @@ class CondWaitSpy {
 
 }  // namespace testkit
 
-// The stand-ins. Each one looks up the next definition once, lets the spy see the wait, and
-// forwards.
+// ThreadSanitizer's own stand-ins, when the program has them (see next_definition.hpp).
+extern "C" int __interceptor_pthread_cond_wait(pthread_cond_t*, pthread_mutex_t*)
+    __attribute__((weak));
+extern "C" int __interceptor_pthread_cond_timedwait(pthread_cond_t*, pthread_mutex_t*,
+                                                    const timespec*) __attribute__((weak));
+extern "C" int __interceptor_pthread_cond_clockwait(pthread_cond_t*, pthread_mutex_t*, clockid_t,
+                                                    const timespec*) __attribute__((weak));
+
+// The stand-ins. Each one finds the definition it forwards to once, lets the spy see the wait,
+// and forwards.
 extern "C" int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
-  using Fn = int (*)(pthread_cond_t*, pthread_mutex_t*);
-  static const Fn next = testkit::cond_wait_detail::next_definition<Fn>("pthread_cond_wait");
+  static const auto next =
+      testkit::next_definition(&__interceptor_pthread_cond_wait, "pthread_cond_wait");
   testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, nullptr);
   return next(cond, mutex);
 }
 
 extern "C" int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
                                       const timespec* deadline) {
-  using Fn = int (*)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
-  static const Fn next = testkit::cond_wait_detail::next_definition<Fn>("pthread_cond_timedwait");
+  static const auto next =
+      testkit::next_definition(&__interceptor_pthread_cond_timedwait, "pthread_cond_timedwait");
   // A condition variable made with default attributes (as the standard library's are) measures
   // a timed wait's deadline on CLOCK_REALTIME.
   testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, deadline);
@@ -177,8 +180,8 @@ extern "C" int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mut
 
 extern "C" int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
                                       const timespec* deadline) {
-  using Fn = int (*)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
-  static const Fn next = testkit::cond_wait_detail::next_definition<Fn>("pthread_cond_clockwait");
+  static const auto next =
+      testkit::next_definition(&__interceptor_pthread_cond_clockwait, "pthread_cond_clockwait");
   testkit::cond_wait_detail::before_wait(clock, deadline);
   return next(cond, mutex, clock, deadline);
 }

@@ -17,12 +17,11 @@
 //   wait for the new thread, it never does.
 //
 // How: this header defines pthread_create; a program's own definition takes the place of the C
-// library's (also for the calls made inside libstdc++), and it forwards to the next definition,
-// found with dlsym(RTLD_NEXT, ...): the C library's, or ThreadSanitizer's, which then calls the C
-// library's. Include it in exactly one .cpp file of a test program (a second one fails to link).
+// library's (also for the calls made inside libstdc++), and it forwards to ThreadSanitizer's or
+// the C library's (see next_definition.hpp). Include it in exactly one .cpp file of a test program
+// (a second one fails to link).
 #pragma once
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include <chrono>
 
 #include "testkit/eventually.hpp"
+#include "testkit/next_definition.hpp"
 #include "testkit/thread_probe.hpp"
 
 namespace testkit {
@@ -110,10 +110,14 @@ class NewThreadsRunFirst {
 
 }  // namespace testkit
 
+// ThreadSanitizer's own stand-in, when the program has one (see next_definition.hpp).
+extern "C" int __interceptor_pthread_create(pthread_t*, const pthread_attr_t*, void* (*)(void*),
+                                            void*) __attribute__((weak));
+
 extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attributes,
                               void* (*function)(void*), void* argument) noexcept {
-  using Fn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
-  static const Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "pthread_create"));
+  static const auto next =
+      testkit::next_definition(&__interceptor_pthread_create, "pthread_create");
   namespace detail = testkit::thread_starts_detail;
   auto& state = detail::state();
   const pid_t failing = state.failing.load();
