@@ -60,7 +60,7 @@ bool test_selected(const std::string& name, const std::string& only) {
   return dot != std::string::npos && name.substr(dot + 1) == only;
 }
 
-// The build of one kata, plain and (for flagged katas) ThreadSanitizer binaries side by side.
+// The build of one kata: the plain binary, then (for flagged katas) its ThreadSanitizer twin.
 // The plain binary's link touches a stamp file, so its tests can start while the slower TSan
 // binary is still compiling.
 class KataBuild {
@@ -69,9 +69,14 @@ class KataBuild {
     stamp_ += ".ready";
     std::error_code ignored;
     fs::remove(stamp_, ignored);
-    const std::string target = tsan ? plain + ".both" : plain;
-    build_ = std::async(std::launch::async, [dir = paths.build_dir, target] {
-      return build_targets(dir, {target}, /*keep_going=*/false);
+    // The plain binary first, alone: compiled side by side with its TSan twin it took ~4 s to
+    // appear instead of ~2.5 s (2 cores). The TSan twin follows while the plain tests run.
+    build_ = std::async(std::launch::async, [dir = paths.build_dir, plain, tsan] {
+      BuildResult first = build_targets(dir, {plain}, /*keep_going=*/false);
+      if (!first.ok || !tsan) return first;
+      BuildResult second = build_targets(dir, {plain + ".tsan"}, /*keep_going=*/false);
+      second.seconds += first.seconds;
+      return second;
     });
   }
 
