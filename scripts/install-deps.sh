@@ -6,8 +6,12 @@ set -euo pipefail
 
 # ninja-build: the learner's loop (a no-op build in ~0.1 s instead of ~0.3 s with make);
 # clang-format: `make check` enforces the code style; gnuplot-nox: `make bench` draws charts.
-packages=(g++ make cmake ninja-build git libgtest-dev libfmt-dev libtbb-dev libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev clang-format gnuplot-nox)
+# clang + lld: the katas' compiler and linker (the faster loop); llvm: llvm-symbolizer, which
+# puts file:line into ThreadSanitizer's reports; libclang-rt-dev: clang's sanitizer runtimes;
+# libomp-dev: OpenMP for clang. g++ stays: clang uses its C++ standard library (libstdc++).
+packages=(g++ clang lld llvm libclang-rt-dev libomp-dev make cmake ninja-build git
+          libgtest-dev libfmt-dev libtbb-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
+          clang-format gnuplot-nox)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "install-deps: this is not a Debian-like system; make sure these are installed:" >&2

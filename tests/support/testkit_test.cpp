@@ -2,6 +2,7 @@
 // helper that can never fail would make every kata test that relies on it worthless.
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +158,29 @@ TEST(Children, ARunningChildIsReportedAndKilled) {
   errno = 0;
   EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(Children, TheSanitizersSymbolizerIsNotTheTestsChild) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_NAME, "llvm-symbolizer");
+    char byte = 1;
+    (void)!write(ready[1], &byte, 1);
+    pause();
+    _exit(0);
+  }
+  ASSERT_GT(pid, 0);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  close(ready[1]);
+  EXPECT_TRUE(testkit::running_children().empty());
+  EXPECT_TRUE(testkit::no_leftover_children(50ms)) << "the symbolizer is ThreadSanitizer's own";
+  EXPECT_EQ(kill(pid, 0), 0) << "the check must leave the symbolizer running";
+  kill(pid, SIGKILL);
+  EXPECT_EQ(waitpid(pid, nullptr, 0), pid);
 }
 
 TEST(FinishesWithin, ReturnsTheValueAndPassesExceptionsOn) {

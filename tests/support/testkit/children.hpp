@@ -3,7 +3,7 @@
 //
 // Why: a parent that forgets waitpid leaks a zombie per child; a parent that forgets to kill a
 // hung child leaks a running process. Both are invisible unless somebody looks. The kernel
-// answers waitpid(-1, ..., WNOHANG) with ECHILD exactly when no child is left.
+// keeps every child in /proc until it is reaped, so /proc shows both kinds.
 #pragma once
 
 #include <fcntl.h>
@@ -23,19 +23,39 @@
 
 namespace testkit {
 
-// Pids of this process's children that are still alive (from /proc/<pid>/stat's ppid field).
-inline std::vector<pid_t> running_children() {
-  std::vector<pid_t> found;
+// A helper process that a sanitizer starts by itself: clang's ThreadSanitizer runs
+// llvm-symbolizer as a child to turn addresses into file:line when it prints a report. It is not
+// the learner's child and must survive the check (the next report needs it).
+inline bool is_sanitizer_helper(const ProcStat& stat) {
+  return stat.name == "llvm-symbolizer" || stat.name == "addr2line";
+}
+
+struct Child {
+  pid_t pid = 0;
+  bool zombie = false;
+};
+
+// This process's children (from /proc/<pid>/stat's ppid field), sanitizer helpers left out.
+inline std::vector<Child> children_of_this_process() {
+  std::vector<Child> found;
   const pid_t self = getpid();
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const ProcStat stat = read_proc_stat(AT_FDCWD, (entry.path() / "stat").c_str());
-    if (stat.parent == self && stat.state != 'Z' && stat.state != 0)
-      found.push_back(static_cast<pid_t>(std::stol(name)));
+    if (stat.parent != self || stat.state == 0 || is_sanitizer_helper(stat)) continue;
+    found.push_back({static_cast<pid_t>(std::stol(name)), stat.state == 'Z'});
   }
   return found;
+}
+
+// Pids of this process's children that are still alive.
+inline std::vector<pid_t> running_children() {
+  std::vector<pid_t> running;
+  for (const Child& child : children_of_this_process())
+    if (!child.zombie) running.push_back(child.pid);
+  return running;
 }
 
 // Passes when this process has no children at all. Otherwise fails with a message saying how
@@ -45,22 +65,19 @@ inline ::testing::AssertionResult no_leftover_children(
     std::chrono::milliseconds grace = std::chrono::milliseconds(500)) {
   // A child that was signalled a moment ago may need a little time to die; give it `grace`.
   eventually([] { return running_children().empty(); }, grace);
-  std::vector<pid_t> running = running_children();
   int zombies = 0;
-  int status = 0;
-  for (;;) {
-    pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      bool was_running = false;
-      for (pid_t r : running) was_running = was_running || r == pid;
-      if (!was_running) ++zombies;
-      continue;
+  std::vector<pid_t> running;
+  for (const Child& child : children_of_this_process()) {
+    if (child.zombie) {
+      ++zombies;
+      waitpid(child.pid, nullptr, 0);
+    } else {
+      running.push_back(child.pid);
     }
-    break;
   }
   for (pid_t pid : running) {
     kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    waitpid(pid, nullptr, 0);
   }
   if (zombies == 0 && running.empty()) return ::testing::AssertionSuccess();
   auto failure = ::testing::AssertionFailure();

@@ -11,12 +11,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace testkit {
 
 struct ProcStat {
-  char state = 0;   // R running, S sleeping, Z zombie, ...; 0: the process is gone
-  long parent = 0;  // its parent's pid
+  char state = 0;    // R running, S sleeping, Z zombie, ...; 0: the process is gone
+  long parent = 0;   // its parent's pid
+  std::string name;  // the program's name as the kernel keeps it (at most 15 characters)
 };
 
 // Reads "stat" relative to the open directory `dir` (a /proc/<pid> directory; AT_FDCWD when
@@ -31,11 +33,13 @@ inline ProcStat read_proc_stat(int dir, const char* path) {
   if (n <= 0) return stat;
   buffer[n] = '\0';
   // Format: pid (name) state ppid ...; the name may hold spaces and ')': parse after the last ')'.
+  const char* open_paren = std::strchr(buffer, '(');
   const char* close_paren = std::strrchr(buffer, ')');
-  if (close_paren == nullptr ||
+  if (open_paren == nullptr || close_paren == nullptr || close_paren < open_paren ||
       std::sscanf(close_paren + 1, " %c %ld", &stat.state, &stat.parent) != 2) {
     return ProcStat{};
   }
+  stat.name.assign(open_paren + 1, close_paren);
   return stat;
 }
 
