@@ -76,21 +76,27 @@ class TestPool {
 
 // ---- where tasks ran -------------------------------------------------------------------------
 
-// Which threads ran a test's tasks, and the most threads the process had while one ran.
+// Which threads ran a test's tasks, and the most threads the process had while they did.
 class ThreadTally {
  public:
+  // Called by every task. The threads are counted on each thread's first task: a thread that
+  // runs tasks exists then.
   void note() {
     const pid_t tid = testkit::this_thread_tid();
-    const int threads = testkit::thread_count();
     std::lock_guard lock(mutex_);
-    tids_.insert(tid);
-    most_threads_ = std::max(most_threads_, threads);
+    if (tids_.insert(tid).second) most_threads_ = std::max(most_threads_, testkit::thread_count());
   }
 
-  // Empty if the tasks ran on at most `workers` threads and the process never had more than
-  // `allowed` threads while one ran; otherwise what was seen, in words.
-  std::string extra_threads(int workers, int allowed) const {
+  // Empty if the tasks ran on at most `workers` threads, none of them `caller` (the thread
+  // that waited in get() from outside the pool), and the process never had more than `allowed`
+  // threads while they ran; otherwise what was seen, in words.
+  std::string extra_threads(int workers, int allowed, pid_t caller) const {
     std::lock_guard lock(mutex_);
+    if (tids_.count(caller) > 0) {
+      return "a task ran on the thread that called get() from outside the pool: only the "
+             "pool's own workers run its tasks (Python's result() just waits). How does get() "
+             "tell the pool's workers from other threads?";
+    }
     std::string why;
     if (static_cast<int>(tids_.size()) > workers) {
       why += "the tasks ran on " + std::to_string(tids_.size()) +
@@ -252,11 +258,16 @@ TEST_F(NestedWait, RecursiveFibOnTwoWorkersFinishes) {
   TestPool pool(2);
   RecursiveFib fib(*pool, kN);
   auto root = pool->submit([&fib] { return fib.call(kN, 1); });
+  std::atomic<pid_t> caller{0};
   const int result = testkit::finishes_within(
       kDeadlock,
       "fib(14) on a pool of 2 workers, where every call submits fib(n-1) and fib(n-2) and "
       "waits for both with get(),",
-      [&] { return root.get(); }, kDeadlockCauses);
+      [&] {
+        caller = testkit::this_thread_tid();
+        return root.get();
+      },
+      kDeadlockCauses);
 
   EXPECT_EQ(result, expected) << "fib(14) is " << expected << ", the pool computed " << result;
   const std::vector<std::size_t> twice = fib.ran_twice();
@@ -266,7 +277,7 @@ TEST_F(NestedWait, RecursiveFibOnTwoWorkersFinishes) {
   EXPECT_EQ(fib.calls(), expected_calls)
       << "fib(14) makes " << expected_calls << " calls, " << fib.calls() << " ran";
   // The workers, the test's thread and finishes_within's thread.
-  const std::string extra = fib.tally().extra_threads(2, threads_before + 2 + 1);
+  const std::string extra = fib.tally().extra_threads(2, threads_before + 2 + 1, caller.load());
   EXPECT_TRUE(extra.empty()) << extra;
 }
 
@@ -282,17 +293,23 @@ TEST_F(NestedWait, RecursiveQuicksortOnTwoWorkersFinishes) {
   TestPool pool(2);
   RecursiveQuicksort quicksort(*pool);
   auto root = pool->submit([&quicksort, &input] { return quicksort.sort(input); });
+  std::atomic<pid_t> caller{0};
   const std::vector<int> sorted = testkit::finishes_within(
       kDeadlock,
       "A quicksort of 3000 values on a pool of 2 workers, where every call hands the values "
       "below its pivot to a task and waits for it with get(),",
-      [&] { return root.get(); }, kDeadlockCauses);
+      [&] {
+        caller = testkit::this_thread_tid();
+        return root.get();
+      },
+      kDeadlockCauses);
 
   EXPECT_EQ(sorted.size(), input.size())
       << "3000 values went in, " << sorted.size() << " came out: did a task's result get lost?";
   EXPECT_TRUE(sorted == expected) << "the result is not what std::sort gives for the same "
                                      "values: did a task's result get lost or mixed up?";
-  const std::string extra = quicksort.tally().extra_threads(2, threads_before + 2 + 1);
+  const std::string extra =
+      quicksort.tally().extra_threads(2, threads_before + 2 + 1, caller.load());
   EXPECT_TRUE(extra.empty()) << extra;
 }
 
@@ -326,13 +343,15 @@ TEST_F(NestedWait, AWaitingWorkerRunsTheTasksInTheQueue) {
 
 TEST_F(NestedWait, AWaitingWorkerWakesUpForATaskQueuedLater) {
   // As above, but the task that can let `held` go is submitted by the test, once worker 2 is
-  // already asleep in get().
+  // already asleep in get(). `held` begins to wait for it only then (at `go`).
+  testkit::TimedBarrier go(2, 5s);
   testkit::TimedBarrier together(2, kPatience);
   std::atomic<bool> held_started{false};
   std::atomic<pid_t> waiter{0};
   TestPool pool(2);
   auto held = pool->submit([&] {
     held_started = true;
+    go.arrive_and_wait();
     return together.arrive_and_wait();
   });
   ASSERT_TRUE(testkit::eventually([&] { return held_started.load(); }, 3s))
@@ -344,6 +363,7 @@ TEST_F(NestedWait, AWaitingWorkerWakesUpForATaskQueuedLater) {
   // A worker that never sleeps is another test's business (AWaitingWorkerWith...Sleeps).
   testkit::eventually([&] { return not_asleep(waiter.load()).empty(); }, 3s);
   auto late = pool->submit([&] { together.arrive_and_wait(); });
+  go.arrive_and_wait();
   const bool met = testkit::finishes_within(
       8s, "get() of a task that waited for a task held on the other worker",
       [&] { return waiting.get(); }, kDeadlockCauses);
@@ -448,8 +468,10 @@ TEST_F(NestedWait, ThreadsOutsideThePoolOnlyWait) {
       << "the worker of another pool waited in get() for a task of this pool, and ran it "
          "itself: does get() ask whether it runs on a worker of any pool, rather than of the "
          "pool the task belongs to?";
-  EXPECT_EQ(first_ran_on, worker) << "a task did not run on the pool's only worker";
-  EXPECT_EQ(second_ran_on, worker) << "a task did not run on the pool's only worker";
+  EXPECT_EQ(first_ran_on, worker)
+      << "a task of a pool of 1 worker ran on a thread other than that worker";
+  EXPECT_EQ(second_ran_on, worker)
+      << "a task of a pool of 1 worker ran on a thread other than that worker";
 }
 
 // The exception the tests' tasks throw: a type of our own, to check that the original arrives.
