@@ -220,6 +220,9 @@ class ShutdownCaller {
   std::thread thread_;  // last member: started after the ones it uses exist
 };
 
+// "1 copy", "2 copies".
+std::string copies(long n) { return n == 1 ? "1 copy" : std::to_string(n) + " copies"; }
+
 int twice(int x) { return 2 * x; }
 
 struct Account {
@@ -423,7 +426,9 @@ TEST_F(Executor, AnExceptionReachesGetWithItsTypeAndTheWorkerGoesOn) {
                 "std::current_exception(), or copied into a new exception?");
   EXPECT_EQ(describe(void_error), "TaskFailed(\"task 2 failed\")")
       << "a task returning void threw TaskFailed(\"task 2 failed\"); get() gave "
-      << describe(void_error) << ": does a void task hand on its exception too?";
+      << describe(void_error)
+      << (void_error ? ": is the exception passed on as it was thrown?"
+                     : ": does a void task hand on its exception too?");
   EXPECT_EQ(describe(odd_error), "the int 7")
       << "a task threw the int 7 (not a std::exception); get() gave " << describe(odd_error)
       << ": is only std::exception caught and passed on?";
@@ -642,7 +647,7 @@ TEST_F(Executor, ShutdownCancelsQueuedTasksAndFinishesTheRunningOne) {
                                "came ran anyway";
   EXPECT_TRUE(testkit::eventually([&] { return token.use_count() == 1; }, 2s))
       << "the cancelled tasks will never run, but the executor still holds "
-      << (token.use_count() - 1) << " copies of what they captured: are they kept after use?";
+      << copies(token.use_count() - 1) << " of what they captured: are they kept after use?";
 }
 
 TEST_F(Executor, ShutdownWithoutWaitReturnsWhileATaskStillRuns) {
@@ -736,8 +741,8 @@ TEST_F(Executor, ATaskAndWhatItOwnsAreReleasedOnceItHasRun) {
   EXPECT_TRUE(testkit::eventually([&] { return token.use_count() == 1; }, 2s))
       << "a task has run and its future has given its result, but 2 s later the executor still "
          "holds "
-      << (token.use_count() - 1)
-      << " copies of what the task owned (its function's captures and its arguments). Whatever "
+      << copies(token.use_count() - 1)
+      << " of what the task owned (its function's captures and its arguments). Whatever "
          "a task owns (a buffer, a socket, a lock) stays alive as long as the executor keeps "
          "the task: does a worker keep its last task until the next one replaces it?";
 
@@ -746,7 +751,7 @@ TEST_F(Executor, ATaskAndWhatItOwnsAreReleasedOnceItHasRun) {
   ASSERT_TRUE(ready(thrown)) << "the future of a task that threw " << kNotReady;
   EXPECT_TRUE(testkit::eventually([&] { return token.use_count() == 1; }, 2s))
       << "a task threw and its future holds the exception, but the executor still holds "
-      << (token.use_count() - 1) << " copies of what the task owned: are they kept after use?";
+      << copies(token.use_count() - 1) << " of what the task owned: are they kept after use?";
 }
 
 }  // namespace
