@@ -335,10 +335,11 @@ TEST_F(NestedWait, AWaitingWorkerRunsTheTasksInTheQueue) {
       8s, "get() of a task that waited for a task held on the other worker",
       [&] { return waiting.get(); }, kDeadlockCauses);
   EXPECT_TRUE(met)
-      << "on a pool of 2 workers, a task submitted a second task and then waited in get() for "
-         "a task the other worker was running; the second task sat in the queue until that "
-         "worker was free, although the waiting worker had nothing else to do. Does get() on a "
-         "worker only wait, or run nothing but the very task it waits for?";
+      << "on a pool of 2 workers, a task submitted a second task, then waited in get() for a "
+         "task the other worker was running; the second task sat in the queue until that "
+         "worker was free, while the waiting worker did nothing. Once every worker waits like "
+         "that, the pool deadlocks. Does get() on a worker only wait, or run nothing but the "
+         "very task it waits for?";
 }
 
 TEST_F(NestedWait, AWaitingWorkerWakesUpForATaskQueuedLater) {
