@@ -8,10 +8,10 @@
 // A pool that deadlocks is caught by testkit::finishes_within, which ends the test with a
 // TIMEOUT that says what deadlocked. Everything else is held in place by structure: a task is
 // kept running (so that a worker is busy) at a testkit::TimedBarrier until the test, or another
-// task, arrives there. Two tasks that meet at such a barrier ran at the same time; on a pool of
-// 2 workers, while one worker is held, the other one ran them both. Whether a waiting worker
-// sleeps is read from /proc (testkit::blocked_syscall: in futex, not running or in a sleep), and
-// whether its wait has a time limit from testkit::CondWaitSpy.
+// task, arrives there. Two tasks that meet at such a barrier ran at the same time: with one of
+// them holding the first of 2 workers, the second worker ran the other one, from inside get().
+// Whether a waiting worker sleeps is read from /proc (testkit::blocked_syscall: in futex, not
+// running or in a sleep), and whether its wait has a time limit from testkit::CondWaitSpy.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
@@ -35,7 +35,6 @@
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
-#include "testkit/text.hpp"
 #include "testkit/thread_count.hpp"
 #include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
