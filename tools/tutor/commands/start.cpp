@@ -1,12 +1,22 @@
-// `make start`: builds everything (showing progress), then shows where the learner is: the
-// first kata in course order that does not pass, its lesson, its file, and what fails now.
+// `make start`: on a terminal (stdin and stdout), the watch loop (watch/watch.hpp): the current
+// kata, graded again at every save, with keys for hints, the list, reset, the solution, demos.
+// Anywhere else (CI, a pipe, an editor's task runner): builds everything (showing progress), then
+// prints where the learner is: the first kata in course order that does not pass, its lesson,
+// its file, and what fails now; no escape codes, no prompts, exit code 0.
+//
+// The loop polls the files instead of using inotify with --poll or TUTOR_WATCH=poll (for
+// network file systems, whose changes made elsewhere inotify does not see).
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "../builder.hpp"
 #include "../commands.hpp"
 #include "../console.hpp"
 #include "../state.hpp"
+#include "../watch/watch.hpp"
 
 namespace tutor {
 
@@ -81,9 +91,30 @@ int start(Context& context) {
 
 }  // namespace
 
+struct StartArgs {
+  bool poll = false;
+  bool summary = false;
+};
+
 void add_start_command(CLI::App& app, Context& context) {
-  auto* command = app.add_subcommand("start", "build, then show where you are and what to do");
-  command->callback([&context] { context.exit_code = start(context); });
+  auto args = std::make_shared<StartArgs>();
+  auto* command = app.add_subcommand(
+      "start", "build, then show where you are; on a terminal, watch your files and re-grade");
+  command->add_flag("--poll", args->poll,
+                    "watch the files by polling instead of inotify (also: TUTOR_WATCH=poll)");
+  command->add_flag("--summary", args->summary, "print where you are and exit, even on a terminal");
+  command->callback([&context, args] {
+    const char* watch_env = std::getenv("TUTOR_WATCH");
+    const bool terminal = isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0;
+    if (!terminal || args->summary) {
+      context.exit_code = start(context);
+      return;
+    }
+    watch::Options options;
+    options.force_polling =
+        args->poll || (watch_env != nullptr && std::strcmp(watch_env, "poll") == 0);
+    context.exit_code = watch::run(context.manifest(), context.paths, options);
+  });
 }
 
 }  // namespace tutor
