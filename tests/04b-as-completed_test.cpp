@@ -487,7 +487,11 @@ TEST_F(AsCompleted, CallbacksAddedWhileTheFutureCompletesRunExactlyOnce) {
   // Round after round, one thread completes a future while the other adds a callback to it,
   // both let go at the same moment. Whichever comes first, the callback must run once: added
   // before, by the completing thread; added after, at once by the adding one.
-  constexpr int kRounds = 4000;
+  // The gap such a race needs (between a look at `done` and the append) lasts nanoseconds and
+  // lies inside the learner's code, where no probe reaches; so this test, unlike the others,
+  // counts on many tries. It catches that gap in most runs, not all: more surely when its two
+  // threads get a core each, and under ThreadSanitizer, which widens the gap.
+  constexpr int kRounds = 20000;
   Pending pending(kRounds);
   std::vector<std::atomic<int>> runs(kRounds);
   std::atomic<int> arrivals{0};
@@ -495,17 +499,29 @@ TEST_F(AsCompleted, CallbacksAddedWhileTheFutureCompletesRunExactlyOnce) {
     arrivals.fetch_add(1);
     while (arrivals.load() < 2 * (round + 1)) std::this_thread::yield();
   };
+  // After they meet, one of the two takes a few steps first, a different number each round, so
+  // that over the rounds every moment of one call meets every moment of the other.
+  auto stagger = [](int round, int side) {
+    std::atomic<int> steps{0};
+    if (round % 2 == side) {
+      while (steps.load(std::memory_order_relaxed) < round / 2 % 40) {
+        steps.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  };
   std::thread completer([&] {
     for (int round = 0; round < kRounds; ++round) {
       meet(round);
+      stagger(round, 0);
       pending.promises[round].set_value(round);
     }
   });
   testkit::finishes_within(
-      60s, "4000 rounds of add_done_callback() racing set_value()",
+      60s, std::to_string(kRounds) + " rounds of add_done_callback() racing set_value()",
       [&] {
         for (int round = 0; round < kRounds; ++round) {
           meet(round);
+          stagger(round, 1);
           pending.futures[round].add_done_callback(
               [&runs, round](const IntFuture&) { runs[round].fetch_add(1); });
         }
@@ -547,14 +563,17 @@ TEST_F(AsCompleted, AsCompletedHandsOutEachFutureAsSoonAsItsTaskFinishes) {
   std::vector<int> late;  // tasks whose future was not handed out before the next was let go
   for (std::size_t i = 0; i < release.size(); ++i) {
     gates[release[i]]->arrive_and_wait();
-    if (!consumer.handed_out(i + 1, kPatience)) late.push_back(release[i]);
+    // Once one is late, the rest are let go without waiting: the test has seen enough.
+    if (late.empty() && !consumer.handed_out(i + 1, kPatience)) late.push_back(release[i]);
   }
   consumer.finished(kPatience);
   const std::vector<int> order = consumer.order();
   EXPECT_TRUE(late.empty())
       << "the tasks were let finish one at a time, in the order " << testkit::to_text(release)
-      << "; the futures of tasks " << testkit::to_text(late) << " were not handed out within 3 s "
-      << "of their task's end (in the end as_completed handed out " << testkit::to_text(order)
+      << ", each once the future of the one before had been handed out; the future of task "
+      << (late.empty() ? -1 : late.front()) << " was not handed out within 3 s of its task's end "
+      << "(then the other tasks were let go; in the end as_completed handed out "
+      << testkit::to_text(order)
       << "). Does next() wait until every future is done, or for one particular future?";
   if (late.empty()) {
     EXPECT_EQ(order, release) << "the tasks finished in the order " << testkit::to_text(release)
@@ -566,17 +585,27 @@ TEST_F(AsCompleted, AsCompletedHandsOutEachFutureAsSoonAsItsTaskFinishes) {
 
 TEST_F(AsCompleted, FuturesThatCompleteBetweenTwoCallsOfNextComeOutInCompletionOrder) {
   // Futures 2, 0 and 3 complete, in that order, before anyone asks for the next one.
+  // (A timeout keeps a next() that waits for future 1 from hanging the test.)
   Pending pending(4);
-  kata::AsCompleted<int> completed = kata::as_completed(pending.futures);
+  kata::AsCompleted<int> completed = kata::as_completed(pending.futures, kPatience);
   for (int k : {2, 0, 3}) pending.promises[k].set_value(k);
   std::vector<int> order;
-  testkit::finishes_within(5s, "next() with 3 futures done", [&] {
-    for (int i = 0; i < 3; ++i) {
-      if (std::optional<IntFuture> next = completed.next()) {
-        order.push_back(position_of(*next, pending.futures));
+  std::string thrown = "nothing";
+  testkit::finishes_within(10s, "next() with 3 futures done", [&] {
+    try {
+      for (int i = 0; i < 3; ++i) {
+        if (std::optional<IntFuture> next = completed.next()) {
+          order.push_back(position_of(*next, pending.futures));
+        }
       }
+    } catch (...) {
+      thrown = describe(std::current_exception());
     }
   });
+  ASSERT_EQ(thrown, "nothing")
+      << "futures 2, 0 and 3 (of 0 to 3) were done, 1 was not; next() handed out "
+      << testkit::to_text(order) << ", then threw " << thrown
+      << ". Does next() wait until every future is done, or for one particular future?";
   EXPECT_EQ(order, (std::vector<int>{2, 0, 3}))
       << "futures 2, 0 and 3 (of 0 to 3) completed in that order, before next() was called; "
          "three calls of next() then handed out "
@@ -643,15 +672,16 @@ TEST_F(AsCompleted, EveryFutureIsHandedOutOnceIncludingDoneAndFailedOnes) {
   EXPECT_EQ(loops_over_empty, 0) << "a loop over as_completed of no futures ran its body";
 
   // Futures 1 and 3 are done (3 with an exception) before as_completed is called; after two
-  // calls of next(), 2 completes, then 0.
+  // calls of next(), 2 completes, then 0. (A timeout keeps a next() that waits for another
+  // future from hanging the test.)
   Pending pending(4);
   pending.promises[1].set_value(1);
   pending.promises[3].set_exception(std::make_exception_ptr(Rejected("task 3 failed")));
-  kata::AsCompleted<int> completed = kata::as_completed(pending.futures);
+  kata::AsCompleted<int> completed = kata::as_completed(pending.futures, kPatience);
   std::vector<int> order;
   std::string thrown = "nothing";
   auto take = [&](int count) {
-    testkit::finishes_within(5s, "next() with a future done", [&] {
+    testkit::finishes_within(10s, "next() with a future done", [&] {
       try {
         for (int i = 0; i < count; ++i) {
           if (std::optional<IntFuture> next = completed.next()) {
@@ -673,9 +703,15 @@ TEST_F(AsCompleted, EveryFutureIsHandedOutOnceIncludingDoneAndFailedOnes) {
     end = completed.next();
     end_again = completed.next();
   });
-  EXPECT_EQ(thrown, "nothing")
-      << "next() threw " << thrown
-      << ". A future that holds an exception is handed out like any other; its get() throws.";
+  if (thrown.rfind("kata::TimeoutError", 0) == 0) {
+    ADD_FAILURE() << "next() threw " << thrown << " with a future done and not handed out yet "
+                  << "(after handing out " << testkit::to_text(order)
+                  << "): does it wait until every future is done, or for one particular future?";
+  } else {
+    EXPECT_EQ(thrown, "nothing")
+        << "next() threw " << thrown
+        << ". A future that holds an exception is handed out like any other; its get() throws.";
+  }
   const std::set<int> done_first(order.begin(),
                                  order.begin() + std::min<std::size_t>(2, order.size()));
   EXPECT_TRUE(order.size() == 4 && done_first == std::set<int>({1, 3}) && order[2] == 2 &&
@@ -683,8 +719,10 @@ TEST_F(AsCompleted, EveryFutureIsHandedOutOnceIncludingDoneAndFailedOnes) {
       << "futures 1 and 3 (of 0 to 3) were done before as_completed was called; after two "
          "calls of next(), 2 completed, then 0; next() handed out "
       << testkit::to_text(order) << " (expected 1 and 3 in any order, then 2, then 0)";
-  EXPECT_FALSE(end.has_value() || end_again.has_value())
-      << "next() after all 4 futures had been handed out gave another one";
+  if (order.size() == 4) {
+    EXPECT_FALSE(end.has_value() || end_again.has_value())
+        << "next() after all 4 futures had been handed out gave another one";
+  }
 
   // A range-for loop, over futures that are all done.
   std::vector<int> looped;
@@ -740,7 +778,8 @@ TEST_F(AsCompleted, NextGivesUpAtTheTimeoutCountedFromTheCall) {
     }
   });
   EXPECT_TRUE(first && position_of(*first, pending.futures) == 1)
-      << "future 1 was done at once and next() (timeout 150 ms) gave " << first_what;
+      << "future 1 was done at once and next() (timeout 150 ms) gave " << first_what
+      << ": does next() wait for more than one future?";
   std::this_thread::sleep_until(called + 170ms);  // the timeout is over
   std::string what = "nothing";
   int waits = 0;
@@ -781,24 +820,23 @@ TEST_F(AsCompleted, AsCompletedCanBeMovedOrDroppedBeforeItsFuturesComplete) {
     kata::AsCompleted<int> first = kata::as_completed(pending.futures, kPatience);
     std::optional<kata::AsCompleted<int>> moved;
     moved.emplace(std::move(first));
+    pending.promises[1].set_value(1);
+    pending.promises[0].set_value(0);
     std::vector<int> order;
     std::string what = "nothing";
     testkit::finishes_within(10s, "next() on a moved as_completed", [&] {
       try {
-        for (int k : {1, 0}) {
-          pending.promises[k].set_value(k);
-          if (std::optional<IntFuture> next = moved->next()) {
-            order.push_back(position_of(*next, pending.futures));
-          }
+        while (std::optional<IntFuture> next = moved->next()) {
+          order.push_back(position_of(*next, pending.futures));
         }
       } catch (...) {
         what = describe(std::current_exception());
       }
     });
-    ASSERT_EQ(order, (std::vector<int>{1, 0}))
+    std::sort(order.begin(), order.end());
+    ASSERT_EQ(order, (std::vector<int>{0, 1}))
         << "as_completed(futures) was moved into another variable; then futures 1 and 0 "
-           "completed, one at a time, each followed by next() on the moved-to object, which "
-           "handed out "
+           "completed, and next() on the moved-to object handed out "
         << testkit::to_text(order) << " (next() threw " << what
         << "). Do the futures' callbacks point to the object they were made in (this)?";
   }
