@@ -3,19 +3,22 @@
 // and reads the screen (the latest frame, escape codes removed).
 //
 // Each test that saves files works in a copy of the fixture course of its own in the build
-// folder (tests/tutor/CMakeLists.txt registers them with the prefixes "watch." and "poll."), put
-// back to the starters and committed to a fresh git repository first (x resets from git). In
-// the copies a test may run 30 s, so 01b's hanging starter is still running when a test stops
-// it. Every wait is for something to appear, with a deadline that only a broken loop reaches.
+// folder (tests/tutor/CMakeLists.txt registers them with the prefixes "watch.", "poll." and
+// "hangup."), put back to the starters and committed to a fresh git repository first (x resets
+// from git). In the copies a test may run 30 s, so 01b's hanging starter is still running when a
+// test stops it. Every wait is for something to appear, with a deadline that only a broken loop
+// reaches.
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -137,8 +140,15 @@ class PtyTutor {
       for (const auto& p : processes_of_session(pid_)) kill(p.pid, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    if (master_ >= 0) close(master_);  // ends the reader if something still holds the terminal
+    hang_up();
+  }
+
+  // Closes the terminal, as closing its window does: the kernel sends SIGHUP to the tutor.
+  void hang_up() {
+    stop_reading_ = true;
     if (reader_.joinable()) reader_.join();
+    if (master_ >= 0) close(master_);
+    master_ = -1;
   }
 
   bool started() const { return pid_ > 0; }
@@ -182,9 +192,13 @@ class PtyTutor {
     return without_escapes(at == std::string::npos ? raw : raw.substr(at));
   }
 
+  // Reads until the terminal closes; looks at stop_reading_ every 20 ms (a read blocked on the
+  // terminal would keep it open after a close()).
   void read_all() {
     char buffer[8192];
-    for (;;) {
+    while (!stop_reading_) {
+      pollfd ready{master_, POLLIN, 0};
+      if (poll(&ready, 1, 20) == 0) continue;
       const ssize_t n = ::read(master_, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
       std::lock_guard lock(mutex_);
@@ -206,6 +220,7 @@ class PtyTutor {
   std::condition_variable arrived_;
   std::string raw_;
   bool closed_ = false;
+  std::atomic<bool> stop_reading_{false};
 };
 
 bool eventually(const std::function<bool()>& condition, Clock::duration deadline = kDeadline) {
@@ -369,6 +384,22 @@ TEST_F(WatchLoop, PollsTheFilesWhenAskedAndEndsWithTheClosingMessage) {
 
   tutor.send("\x03");  // Ctrl-C quits like q
   EXPECT_EQ(tutor.wait_exit(), 0) << tutor.screen();
+  expect_nothing_left(tutor.session());
+}
+
+TEST_F(WatchLoop, ClosingTheTerminalStopsTheRunningTest) {
+  // 01a is solved in this copy, so the loop starts on 01b, whose starter hangs.
+  const fs::path course = prepare_copy("hangup");
+  const fs::path add = course / "katas/01a-add/add.hpp";
+  const std::string solved = read(course / "solutions/01a-add/add.hpp");
+  if (read(add) != solved) write_in_place(add, solved);
+  PtyTutor tutor(args(course, "hangup."), {});
+  ASSERT_TRUE(tutor.started());
+  ASSERT_TRUE(tutor.wait_for("Kata 01b · Return instead of waiting")) << tutor.screen();
+  ASSERT_TRUE(eventually([&] { return test_running(tutor.session(), "hangup.kata.01b"); }))
+      << "01b's test never started:" << describe(processes_of_session(tutor.session()));
+  tutor.hang_up();
+  EXPECT_EQ(tutor.wait_exit(), 128 + SIGHUP) << "the tutor should end by the SIGHUP it got";
   expect_nothing_left(tutor.session());
 }
 
