@@ -483,60 +483,107 @@ TEST_F(AsCompleted, ACallbackThatThrowsDoesNotStopTheOthers) {
                                  << ", thrown by the callback";
 }
 
-TEST_F(AsCompleted, CallbacksAddedWhileTheFutureCompletesRunExactlyOnce) {
-  // Round after round, one thread completes a future while the other adds a callback to it,
-  // both let go at the same moment. Whichever comes first, the callback must run once: added
-  // before, by the completing thread; added after, at once by the adding one.
-  // The gap such a race needs (between a look at `done` and the append) lasts nanoseconds and
-  // lies inside the learner's code, where no probe reaches; so this test, unlike the others,
-  // counts on many tries. It catches that gap in most runs, not all: more surely when its two
-  // threads get a core each, and under ThreadSanitizer, which widens the gap.
-  constexpr int kRounds = 20000;
-  Pending pending(kRounds);
-  std::vector<std::atomic<int>> runs(kRounds);
+// One batch of the race below: `rounds` futures, each completed by one thread while the other
+// adds a callback to it.
+struct RaceBatch {
+  int rounds = 0;
+  int never = 0;     // rounds in which the callback never ran
+  int twice = 0;     // rounds in which it ran more than once
+  int overlaps = 0;  // rounds in which the two calls were under way at the same time
+};
+
+RaceBatch race_add_and_complete(int rounds) {
+  Pending pending(rounds);
+  std::vector<std::atomic<int>> runs(rounds);
+  // Each thread takes a ticket right before and right after its call: the calls overlapped if
+  // each one began before the other ended.
+  std::atomic<long> clock{0};
+  std::vector<long> add_began(rounds), add_ended(rounds), set_began(rounds), set_ended(rounds);
   std::atomic<int> arrivals{0};
   auto meet = [&](int round) {  // both threads leave together
     arrivals.fetch_add(1);
-    while (arrivals.load() < 2 * (round + 1)) std::this_thread::yield();
+    // Spin a while (both then leave within a few dozen nanoseconds), then let others run.
+    for (int spins = 0; arrivals.load() < 2 * (round + 1); ++spins) {
+      if (spins > 5000) std::this_thread::yield();
+    }
   };
   // After they meet, one of the two takes a few steps first, a different number each round, so
   // that over the rounds every moment of one call meets every moment of the other.
   auto stagger = [](int round, int side) {
     std::atomic<int> steps{0};
     if (round % 2 == side) {
-      while (steps.load(std::memory_order_relaxed) < round / 2 % 40) {
+      while (steps.load(std::memory_order_relaxed) < round / 2 % 20) {
         steps.fetch_add(1, std::memory_order_relaxed);
       }
     }
   };
   std::thread completer([&] {
-    for (int round = 0; round < kRounds; ++round) {
+    for (int round = 0; round < rounds; ++round) {
       meet(round);
       stagger(round, 0);
+      set_began[round] = clock.fetch_add(1);
       pending.promises[round].set_value(round);
+      set_ended[round] = clock.fetch_add(1);
     }
   });
+  for (int round = 0; round < rounds; ++round) {
+    meet(round);
+    stagger(round, 1);
+    add_began[round] = clock.fetch_add(1);
+    pending.futures[round].add_done_callback(
+        [&runs, round](const IntFuture&) { runs[round].fetch_add(1); });
+    add_ended[round] = clock.fetch_add(1);
+  }
+  completer.join();
+  RaceBatch batch;
+  batch.rounds = rounds;
+  for (int round = 0; round < rounds; ++round) {
+    if (runs[round].load() == 0) ++batch.never;
+    if (runs[round].load() > 1) ++batch.twice;
+    if (add_began[round] < set_ended[round] && set_began[round] < add_ended[round]) {
+      ++batch.overlaps;
+    }
+  }
+  return batch;
+}
+
+TEST_F(AsCompleted, CallbacksAddedWhileTheFutureCompletesRunExactlyOnce) {
+  // Round after round, one thread completes a future while the other adds a callback to it,
+  // both let go at the same moment. Whichever comes first, the callback must run once: added
+  // before, by the completing thread; added after, at once by the adding one.
+  // The gap such a race needs (between a look at `done` and the append) lasts nanoseconds and
+  // lies inside the learner's code, where no probe reaches; so this test, unlike the others,
+  // counts on many tries. Only rounds in which the two calls overlapped in time can hit the
+  // gap, and how many do depends on whether the two threads get a core each; so batches of
+  // rounds run until enough calls overlapped (or for at most a few seconds: more tries only
+  // make a catch likelier, they never decide the verdict).
+  constexpr int kBatch = 2000;
+  constexpr int kOverlapsWanted = 4000;
+  constexpr int kMostBatches = 50;
+  constexpr auto kTryFor = 2s;
+  RaceBatch total;
+  const auto until = std::chrono::steady_clock::now() + kTryFor;
   testkit::finishes_within(
-      60s, std::to_string(kRounds) + " rounds of add_done_callback() racing set_value()",
+      60s, "rounds of add_done_callback() racing set_value()",
       [&] {
-        for (int round = 0; round < kRounds; ++round) {
-          meet(round);
-          stagger(round, 1);
-          pending.futures[round].add_done_callback(
-              [&runs, round](const IntFuture&) { runs[round].fetch_add(1); });
+        for (int batch = 0; batch < kMostBatches; ++batch) {
+          const RaceBatch one = race_add_and_complete(kBatch);
+          total.rounds += one.rounds;
+          total.never += one.never;
+          total.twice += one.twice;
+          total.overlaps += one.overlaps;
+          if (total.never + total.twice > 0 || total.overlaps >= kOverlapsWanted ||
+              std::chrono::steady_clock::now() >= until) {
+            break;
+          }
         }
-        completer.join();
       },
       "Does add_done_callback() or set_value() wait for something the other one holds?");
-  int never = 0, twice = 0;
-  for (const std::atomic<int>& count : runs) {
-    if (count.load() == 0) ++never;
-    if (count.load() > 1) ++twice;
-  }
-  EXPECT_EQ(never + twice, 0)
-      << "in " << kRounds << " rounds of add_done_callback() on one thread while set_value() "
-      << "ran on another, the callback never ran in " << never << " rounds and ran more than "
-      << "once in " << twice
+  EXPECT_EQ(total.never + total.twice, 0)
+      << "in " << total.rounds << " rounds of add_done_callback() on one thread while "
+      << "set_value() ran on another (" << total.overlaps << " of them at the same moment), "
+      << "the callback never ran in " << total.never << " rounds and ran more than once in "
+      << total.twice
       << ". Is there a moment, between add_done_callback() looking at whether the future is "
          "done and putting the callback in the list (or between set_value() marking it done "
          "and taking the list), when the other thread can slip in?";
