@@ -99,15 +99,21 @@ std::vector<Line> text_lines(const std::string& text, const std::string& indent,
 
 std::vector<Line> fit(const Line& line, int width) {
   const std::size_t limit = static_cast<std::size_t>(std::max(width, 20));
-  const std::size_t lead = columns(line.lead);
+  // Continuation lines line up under the text: after the lead, or under the text's own
+  // indentation when there is no lead.
+  const std::size_t lead = line.lead.empty() ? line.text.find_first_not_of(' ') == std::string::npos
+                                                   ? 0
+                                                   : line.text.find_first_not_of(' ')
+                                             : columns(line.lead);
   std::vector<Line> out;
   std::string rest = line.text;
   for (bool is_first = true;; is_first = false) {
     Line piece;
     piece.lead = is_first ? line.lead : std::string(lead, ' ');
+    const std::size_t used = is_first ? columns(line.lead) : lead;
     piece.lead_style = line.lead_style;
     piece.style = line.style;
-    const std::size_t room = limit > lead + 10 ? limit - lead : 10;
+    const std::size_t room = limit > used + 10 ? limit - used : 10;
     if (columns(rest) <= room) {
       piece.text = rest;
       out.push_back(std::move(piece));

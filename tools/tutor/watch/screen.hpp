@@ -12,7 +12,8 @@ namespace tutor::watch {
 enum class Style { Plain, Bold, Dim, Green, Red, Magenta, Cyan, Yellow };
 
 // `lead` (e.g. "  PASS    ") in `lead_style`, then `text` in `style`. A line too long for the
-// screen is broken at a space, its continuation lines indented by the lead's width.
+// screen is broken at a space, its continuation lines indented by the lead's width (without a
+// lead: as far as the text's own first line).
 struct Line {
   std::string lead;
   Style lead_style = Style::Plain;

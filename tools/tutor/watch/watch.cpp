@@ -213,6 +213,7 @@ class Loop {
   JobRunner jobs_;
   std::optional<RawTerminal> terminal_;
   bool colour_ = true;
+  std::size_t cols_ = 80;  // the terminal's width when the frame is drawn
 
   std::map<std::string, std::string> statuses_;  // kata id -> last status (as in the state)
   int current_ = 0;
@@ -782,11 +783,15 @@ std::vector<Line> Loop::header() const {
 std::vector<Line> Loop::grade_section() const {
   std::vector<Line> lines;
   const Kata& kata = manifest_.katas[current_];
-  auto test_line = [](const TestResult& t) {
+  // One row per test: its message's last line, cut to what the row leaves (o shows it all).
+  auto test_line = [&](const TestResult& t) {
+    const std::string seconds = fmt::format(" ({:.1f} s)", t.seconds);
     std::string text = t.name;
+    const std::size_t used = 10 + columns(text) + 2 + seconds.size() + 1;
     if (t.status != Status::Pass)
-      text += ": " + one_line(t.summary.empty() ? t.message : t.summary);
-    return status_line(t.status, fmt::format("{} ({:.1f} s)", text, t.seconds));
+      text += ": " + one_line(t.summary.empty() ? t.message : t.summary,
+                              std::max<std::size_t>(cols_ > used ? cols_ - used : 0, 30));
+    return status_line(t.status, text + seconds);
   };
   for (const auto& t : verdicts_.plain) lines.push_back(test_line(t));
   if (!verdicts_.tsan.empty()) {
@@ -997,6 +1002,8 @@ std::vector<Line> Loop::footer() const {
 void Loop::render() {
   if (!dirty_ || !terminal_) return;
   dirty_ = false;
+  const RawTerminal::Size size = terminal_->size();
+  cols_ = static_cast<std::size_t>(size.cols);
   Frame frame;
   frame.header = header();
   if (!landed_) {
@@ -1019,7 +1026,6 @@ void Loop::render() {
     }
   }
   frame.footer = footer();
-  const RawTerminal::Size size = terminal_->size();
   const bool tail = follow_tail_ && panel_ == Panel::Demos;
   if (!write_all(STDOUT_FILENO, compose(frame, size.rows, size.cols, colour_, offset_, tail)))
     quit_ = true;  // the terminal is gone
