@@ -568,6 +568,10 @@ void Loop::on_key(char key) {
     if (asked == Prompt::Solution) show_solution();
     return;
   }
+  if (!landed_) {  // still building everything: only q means something yet
+    dirty_ = false;
+    return;
+  }
   const Kata& kata = manifest_.katas[current_];
   const bool passed = verdicts_.result && verdicts_.result->status == Status::Pass;
   switch (key) {
@@ -614,6 +618,10 @@ void Loop::on_key(char key) {
       prompt_ = Prompt::Solution;
       return;
     case 'd':
+      if (job_ == Job::Grade || job_ == Job::Startup) {
+        message({plain("  d runs the lesson's demos once this grading has finished.")});
+        return;
+      }
       start_demos();
       return;
     case 'j':
@@ -646,7 +654,11 @@ void Loop::next_kata() {
     }
     // The last kata passes but an earlier one does not (it was reset, or its file changed).
     next = 0;
-    while (statuses_[manifest_.katas[next].id] == "PASS") ++next;
+    auto passes = [&](int i) {
+      auto found = statuses_.find(manifest_.katas[i].id);
+      return found != statuses_.end() && found->second == "PASS";
+    };
+    while (passes(next)) ++next;
   }
   panel_ = Panel::None;
   watch_kata(next);
