@@ -3,15 +3,15 @@
 //
 // A std::future can only be waited on. Python's futures also take callbacks
 // (add_done_callback), and concurrent.futures.as_completed hands them out as they finish.
-// Build both on the Promise/Future pair below (get, wait, done and submit are given):
+// Build both on the Promise/Future pair below (what carries no TODO works as it is):
 //   - add_done_callback(fn) runs fn(future) exactly once: at once, on the caller's thread, if
 //     the future is done; otherwise on the thread that completes it, after the result is
 //     stored, in the order the callbacks were added, with no lock held (a callback may call
 //     get() or add a callback). A callback that throws is reported and the others still run.
 //   - as_completed(futures) hands out each future as soon as it is done, in the order they
 //     complete (those done before the call first); next() sleeps until one is ready, and throws
-//     TimeoutError once `timeout` (counted from the call) has passed with none ready.
-//     AsCompleted must stay movable (the tests move it).
+//     TimeoutError once `timeout` (counted from the call) has passed with none ready; it
+//     returns std::nullopt once all are handed out. AsCompleted must stay movable.
 //
 // Grade it: make test KATA=04b        Stuck? make hint KATA=04b
 #pragma once
