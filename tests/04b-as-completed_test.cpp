@@ -9,7 +9,8 @@
 // waiting thread: asleep in futex, not running or in a sleep (testkit::blocked_syscall), and
 // with no time limit on its wait (testkit::CondWaitSpy). Whether a callback runs while its
 // future's lock is held is asked from a second thread, so that the callback never calls get()
-// on a lock its own thread holds.
+// on a lock its own thread holds. One test counts on many tries instead of structure: the race
+// of add_done_callback() against set_value() (see there why).
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
@@ -36,6 +37,7 @@
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/terminate_note.hpp"
 #include "testkit/text.hpp"
 #include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
@@ -43,8 +45,8 @@
 
 static_assert(std::is_move_constructible_v<kata::AsCompleted<int>>,
               "kata::AsCompleted must be movable: the tests move it, as any caller may (return it, "
-              "keep it in a member). Does it hold a std::mutex itself? What its futures' "
-              "callbacks use must live outside the object.");
+              "keep it in a member). Does it hold a std::mutex itself, for its futures' callbacks "
+              "to use?");
 
 namespace {
 
@@ -62,21 +64,20 @@ struct Rejected : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// What an exception was, in words.
+// What an exception was, in words: its type, if it is one the tests expect, and its what().
 std::string describe(const std::exception_ptr& error) {
+  std::string what;
   try {
     std::rethrow_exception(error);
-  } catch (const Rejected& e) {
-    return std::string("Rejected(\"") + e.what() + "\")";
-  } catch (const kata::TimeoutError& e) {
-    return std::string("kata::TimeoutError(\"") + e.what() + "\")";
-  } catch (const std::future_error& e) {
-    return std::string("std::future_error(\"") + e.what() + "\")";
   } catch (const std::exception& e) {
-    return std::string("another std::exception (\"") + e.what() + "\")";
+    what = "(\"" + std::string(e.what()) + "\")";
   } catch (...) {
     return "an exception that is no std::exception";
   }
+  if (testkit::holds<Rejected>(error)) return "Rejected" + what;
+  if (testkit::holds<kata::TimeoutError>(error)) return "kata::TimeoutError" + what;
+  if (testkit::holds<std::future_error>(error)) return "std::future_error" + what;
+  return "another std::exception " + what;
 }
 
 // n promises and their futures, the futures in a vector as as_completed takes them.
@@ -94,24 +95,23 @@ int position_of(const IntFuture& future, const std::vector<IntFuture>& inputs) {
   return it == inputs.end() ? -1 : static_cast<int>(it - inputs.begin());
 }
 
-// Empty if thread `tid` is asleep in futex (where a condition variable waits); otherwise what
-// it was doing, in words.
+// Empty if thread `tid` (a thread waiting in next()) is asleep in futex, where a condition
+// variable waits; otherwise what it was doing instead, in words.
 std::string not_asleep(pid_t tid) {
-  if (tid == 0) return "it had not started";
-  if (!testkit::thread_alive(tid)) return "it had ended";
+  const auto call = tid == 0 ? std::nullopt : testkit::blocked_syscall(tid);
+  const bool in_futex = call && call->number == SYS_futex;
+  if (tid == 0 || !testkit::thread_alive(tid)) return "the waiting thread was not there";
+  if (in_futex && testkit::blocked(tid)) return "";
   if (testkit::sleeps(tid)) {
     return "it was in a sleep (std::this_thread::sleep_for), which nothing can cut short: does "
            "next() sleep a little and look at the futures again?";
   }
-  const auto call = testkit::blocked_syscall(tid);
-  if (testkit::blocked(tid) && call && call->number == SYS_futex) return "";
-  if (!testkit::blocked(tid)) {
-    return "it was running on a core (or ready to) every time the test looked: does next() ask "
-           "the futures done() again and again instead of sleeping?";
+  if (testkit::blocked(tid)) {
+    return "it was blocked in system call " + std::to_string(call ? call->number : -1) +
+           ", not in a condition variable's wait";
   }
-  return "it was blocked in system call " +
-         (call ? std::to_string(call->number) : std::string("(unknown)")) +
-         ", not in a condition variable's wait";
+  return "it was running on a core (or ready to) every time the test looked: does next() ask "
+         "the futures done() again and again instead of sleeping?";
 }
 
 // Takes futures from an AsCompleted on a thread of its own, until next() returns std::nullopt
@@ -698,8 +698,9 @@ TEST_F(AsCompleted, AConsumerWaitingForTheNextFutureSleeps) {
         << " ms, so it wakes up again and again although nothing happened: does next() wait a "
            "little and look at the futures again?";
   }
-  EXPECT_TRUE(woken) << "a future completed while a thread waited in next(), and next() did not "
-                        "hand it out within 3 s: what wakes the waiting thread?";
+  EXPECT_TRUE(woken)
+      << "a future completed while a thread waited in next(), and next() did not "
+         "hand it out within 3 s: what wakes the waiting thread, and what does it wait for?";
   EXPECT_EQ(consumer.order(), (std::vector<int>{1, 0}))
       << "futures 1 and 0 completed in that order; next() handed out "
       << testkit::to_text(consumer.order());
