@@ -10,7 +10,6 @@
 // at the door of its wait, so a close() that can be lost is lost on the first try. Tasks that
 // must be running while the test looks are held at a Gate.
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,7 +17,6 @@
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,6 +31,7 @@
 #include "testkit/thread_count.hpp"
 #include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
+#include "testkit/under_test.hpp"
 #include "thread_pool.hpp"
 
 namespace {
@@ -112,26 +111,12 @@ void close_and_join(kata::ThreadPool& pool, const std::string& what) {
       kHangCauses);
 }
 
-// The pool under test, destroyed under a deadline: a destructor that hangs (also after an
-// ASSERT has ended a test early) becomes a TIMEOUT that says what hung.
-class PoolUnderTest {
+// The pool under test, destroyed under a deadline (testkit::UnderTest): a destructor that hangs
+// (also after an ASSERT has ended a test early) becomes a TIMEOUT that says what hung.
+class PoolUnderTest : public testkit::UnderTest<kata::ThreadPool> {
  public:
-  explicit PoolUnderTest(std::size_t workers) : pool_(std::in_place, workers) {}
-  PoolUnderTest(const PoolUnderTest&) = delete;
-  PoolUnderTest& operator=(const PoolUnderTest&) = delete;
-  ~PoolUnderTest() { destroy(); }
-
-  kata::ThreadPool* operator->() { return &*pool_; }
-  kata::ThreadPool& operator*() { return *pool_; }
-
-  void destroy(const std::string& what = "~ThreadPool()", const std::string& hint = kHangCauses) {
-    if (pool_)
-      testkit::finishes_within(
-          5s, what, [&] { pool_.reset(); }, hint);
-  }
-
- private:
-  std::optional<kata::ThreadPool> pool_;
+  explicit PoolUnderTest(std::size_t workers)
+      : UnderTest({5s, "~ThreadPool()", kHangCauses}, workers) {}
 };
 
 constexpr const char* kTaskNeverStarted =
@@ -177,13 +162,17 @@ std::vector<pid_t> worker_ids(kata::ThreadPool& pool, int workers) {
 std::string why_workers_are_not_asleep(const std::vector<pid_t>& workers) {
   int gone = 0, sleeping = 0, busy = 0;
   for (pid_t id : workers) {
-    const auto call = testkit::blocked_syscall(id);
-    if (!testkit::thread_alive(id)) {
-      ++gone;
-    } else if (testkit::sleeps(id)) {
-      ++sleeping;
-    } else if (!call || call->number != SYS_futex) {
-      ++busy;
+    switch (testkit::activity_of(id)) {
+      case testkit::Activity::kAsleepInFutex:
+        break;
+      case testkit::Activity::kEnded:
+        ++gone;
+        break;
+      case testkit::Activity::kSleeping:
+        ++sleeping;
+        break;
+      default:  // running, or blocked in another system call
+        ++busy;
     }
   }
   std::string why;

@@ -28,6 +28,7 @@
 #include "pool_map.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
+#include "testkit/exceptions.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/text.hpp"
 #include "testkit/thread_probe.hpp"
@@ -86,22 +87,6 @@ class Events {
 struct Rejected : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
-
-// What an exception that reached the test was, in words: the tests' fn throws only Rejected
-// and std::out_of_range.
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const Rejected& e) {
-    return std::string("Rejected(\"") + e.what() + "\")";
-  } catch (const std::out_of_range& e) {
-    return std::string("std::out_of_range(\"") + e.what() + "\")";
-  } catch (const std::exception& e) {
-    return std::string("another std::exception (\"") + e.what() + "\")";
-  } catch (...) {
-    return "an exception that is no std::exception";
-  }
-}
 
 std::vector<int> inputs(int count) {
   std::vector<int> xs;
@@ -268,7 +253,7 @@ TEST_F(PoolMap, MapRethrowsTheEarliestInputsExceptionWithItsType) {
     try {
       kata::map(pool, fn, inputs(10), 1);
     } catch (...) {
-      caught = describe(std::current_exception());
+      caught = testkit::describe_exception(std::current_exception());
     }
   });
   EXPECT_EQ(events->given_up(), 0)
@@ -330,7 +315,7 @@ TEST_F(PoolMap, MapWaitsForEveryChunkBeforeItThrows) {
           },
           inputs(2), 1);
     } catch (...) {
-      caught = describe(std::current_exception());
+      caught = testkit::describe_exception(std::current_exception());
     }
     shared->returned = true;
   });
@@ -507,7 +492,7 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
     try {
       future.get();
     } catch (...) {
-      got = describe(std::current_exception());
+      got = testkit::describe_exception(std::current_exception());
     }
   });
   pool.close();
@@ -525,7 +510,7 @@ TEST_F(PoolMap, MapAsyncCallsOnErrorOnceWhenCallsThrow) {
       << "two chunks failed and on_error was called " << log->error_calls
       << " times: it should be called once for the whole map_async. Is it called per failing "
          "chunk, or never?";
-  EXPECT_EQ(describe(log->error_with), "Rejected(\"input 3 rejected\")")
+  EXPECT_EQ(testkit::describe_exception(log->error_with), "Rejected(\"input 3 rejected\")")
       << "on_error did not receive input 3's exception: does it get the first exception to "
          "happen instead of the earliest input's?";
 }

@@ -9,7 +9,7 @@
 // test fulfils, and give up after a few seconds, so a broken executor cannot hang a test). A
 // shutdown() that waits for workers shows itself without a timer: the thread that called it is
 // seen in the kernel joining the worker of a held task (testkit::waits_to_join). Exceptions
-// are described without demangling.
+// are described by testkit::describe_exception: TaskFailed("task 1 failed").
 //
 // What an exception thrown on a worker says (its what()) is read only after the workers have
 // been joined. Whoever drops the last std::exception_ptr to it frees it, and that count lives
@@ -26,7 +26,6 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -37,6 +36,7 @@
 #include "executor.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
+#include "testkit/exceptions.hpp"
 #include "testkit/inflight_probe.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/terminate_note.hpp"
@@ -44,6 +44,7 @@
 #include "testkit/thread_count.hpp"
 #include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
+#include "testkit/under_test.hpp"
 
 namespace {
 
@@ -70,26 +71,6 @@ class TaskFailed : public std::runtime_error {
  public:
   explicit TaskFailed(int task) : std::runtime_error("task " + std::to_string(task) + " failed") {}
 };
-
-// An exception in words, for a message.
-std::string describe(std::exception_ptr error) {
-  if (!error) return "no exception";
-  try {
-    std::rethrow_exception(error);
-  } catch (const TaskFailed& e) {
-    return std::string("TaskFailed(\"") + e.what() + "\")";
-  } catch (const kata::CancelledError& e) {
-    return std::string("kata::CancelledError(\"") + e.what() + "\")";
-  } catch (const std::future_error& e) {
-    return std::string("std::future_error(\"") + e.what() + "\")";
-  } catch (const std::exception& e) {
-    return std::string("a std::exception of another type (\"") + e.what() + "\")";
-  } catch (int value) {
-    return "the int " + std::to_string(value);
-  } catch (...) {
-    return "something that is not a std::exception";
-  }
-}
 
 // How a future ended: the exception get() threw, or null if it returned a value.
 template <typename T>
@@ -141,43 +122,21 @@ class Held {
   std::atomic<pthread_t> worker_{};
 };
 
-// The executor under test. Its held tasks are let go before it is destroyed, and it is destroyed
-// under a deadline, also when an ASSERT ends a test early: a destructor that hangs becomes a
-// TIMEOUT that says what hung.
-class ExecutorUnderTest {
+// The executor under test, destroyed under a deadline (testkit::UnderTest), its held tasks let
+// go first, also when an ASSERT ends a test early.
+class ExecutorUnderTest : public testkit::UnderTest<kata::Executor> {
  public:
-  explicit ExecutorUnderTest(std::size_t workers) { executor_.emplace(workers); }
-  ExecutorUnderTest(const ExecutorUnderTest&) = delete;
-  ExecutorUnderTest& operator=(const ExecutorUnderTest&) = delete;
+  explicit ExecutorUnderTest(std::size_t workers)
+      : UnderTest({5s, "~Executor()", kHangCauses}, workers) {}
   ~ExecutorUnderTest() {
     for (const auto& held : holds_) held->release();
-    destroy();
   }
-
-  kata::Executor* operator->() { return &*executor_; }
-  kata::Executor& operator*() { return *executor_; }
 
   // A new Held, let go at the latest when the test ends.
   std::shared_ptr<Held> hold() { return holds_.emplace_back(std::make_shared<Held>()); }
 
-  void destroy(const std::string& what = "~Executor()") {
-    if (!executor_) return;
-    testkit::finishes_within(
-        5s, what,
-        [&] {
-          destroyer_ = testkit::this_thread_tid();
-          executor_.reset();
-        },
-        kHangCauses);
-  }
-
-  // The thread running the destructor, once destroy() has begun (0 before).
-  pid_t destroyer() const { return destroyer_.load(); }
-
  private:
-  std::optional<kata::Executor> executor_;
   std::vector<std::shared_ptr<Held>> holds_;
-  std::atomic<pid_t> destroyer_{0};
 };
 
 // A thread that calls shutdown(wait, cancel_futures) on its own, so the test can watch it.
@@ -258,7 +217,7 @@ TEST_F(Executor, SubmitReturnsAFutureOfWhatTheFunctionReturns) {
   ASSERT_TRUE(ready(done)) << "the future of a task that returns nothing (void) " << kNotReady;
   const std::exception_ptr error = error_of(done);
   EXPECT_FALSE(error) << "get() on the future of a void task that returned normally threw "
-                      << describe(error)
+                      << testkit::describe_exception(error)
                       << ": is the promise of a void task fulfilled when the call returns?";
   EXPECT_TRUE(ran.load()) << "the future of a void task was ready, but the task had not run";
 }
@@ -390,7 +349,7 @@ TEST_F(Executor, NeverUsesMoreThreadsThanItsWorkers) {
 // anything; testkit::TerminateNote says first what that means here.
 std::string explain_escaped(std::exception_ptr escaped) {
   if (!escaped) return "";
-  return "A task threw " + describe(escaped) +
+  return "A task threw " + testkit::describe_exception(escaped) +
          ", and it ended the program on the worker thread instead of reaching the future's "
          "get(). Does the worker catch only std::exception, or nothing at all?";
 }
@@ -416,7 +375,7 @@ TEST_F(Executor, AnExceptionReachesGetWithItsTypeAndTheWorkerGoesOn) {
   EXPECT_EQ(later.get(), 42);
 
   executor.destroy();  // the exceptions are read once the worker has ended (see the top)
-  const std::string got = describe(error);
+  const std::string got = testkit::describe_exception(error);
   EXPECT_EQ(got, "TaskFailed(\"task 1 failed\")")
       << "a task threw TaskFailed(\"task 1 failed\"), and get() threw " << got
       << (testkit::holds<std::future_error>(error)
@@ -424,14 +383,14 @@ TEST_F(Executor, AnExceptionReachesGetWithItsTypeAndTheWorkerGoesOn) {
                 "exception caught and dropped?"
               : ": the caller cannot catch what the task threw. Is the original passed on with "
                 "std::current_exception(), or copied into a new exception?");
-  EXPECT_EQ(describe(void_error), "TaskFailed(\"task 2 failed\")")
+  EXPECT_EQ(testkit::describe_exception(void_error), "TaskFailed(\"task 2 failed\")")
       << "a task returning void threw TaskFailed(\"task 2 failed\"); get() gave "
-      << describe(void_error)
+      << testkit::describe_exception(void_error)
       << (void_error ? ": is the exception passed on as it was thrown?"
                      : ": does a void task hand on its exception too?");
-  EXPECT_EQ(describe(odd_error), "the int 7")
-      << "a task threw the int 7 (not a std::exception); get() gave " << describe(odd_error)
-      << ": is only std::exception caught and passed on?";
+  EXPECT_EQ(testkit::describe_exception(odd_error), "int(7)")
+      << "a task threw the int 7 (not a std::exception); get() gave "
+      << testkit::describe_exception(odd_error) << ": is only std::exception caught and passed on?";
 }
 
 // ---- map ---------------------------------------------------------------------------------------
@@ -549,7 +508,7 @@ TEST_F(Executor, MapRethrowsTheExceptionOfTheEarliestInputThatThrew) {
       },
       kHangCauses);
   executor.destroy();  // the exception is read once the workers have ended (see the top)
-  const std::string caught = describe(error);
+  const std::string caught = testkit::describe_exception(error);
   EXPECT_EQ(caught, "TaskFailed(\"task 1 failed\")")
       << "fn threw TaskFailed for input 1 and std::out_of_range for input 3 (first in time); "
          "map let through "
@@ -627,7 +586,7 @@ TEST_F(Executor, ShutdownCancelsQueuedTasksAndFinishesTheRunningOne) {
   const std::exception_ptr running_error = error_of(running);
   EXPECT_FALSE(running_error)
       << "the task that was already running when shutdown(cancel_futures=true) came ended with "
-      << describe(running_error)
+      << testkit::describe_exception(running_error)
       << " instead of its value: a running task cannot be stopped, it finishes; is its promise "
          "failed too?";
   for (std::size_t i = 0; i < queued.size(); ++i) {
@@ -635,7 +594,7 @@ TEST_F(Executor, ShutdownCancelsQueuedTasksAndFinishesTheRunningOne) {
     const std::exception_ptr error = error_of(queued[i]);
     const bool cancelled_as_such = testkit::holds<kata::CancelledError>(error);
     EXPECT_TRUE(cancelled_as_such)
-        << "queued task " << i << "'s future ended with " << describe(error)
+        << "queued task " << i << "'s future ended with " << testkit::describe_exception(error)
         << " instead of kata::CancelledError"
         << (testkit::holds<std::future_error>(error)
                 ? ": was the task thrown away without failing its promise?"
@@ -679,7 +638,8 @@ TEST_F(Executor, ShutdownWithoutWaitReturnsWhileATaskStillRuns) {
   const std::exception_ptr error = error_of(queued);
   EXPECT_FALSE(error) << "a task queued before shutdown(wait=false, cancel_futures=false) ended "
                          "with "
-                      << describe(error) << " instead of running: is it cancelled anyway?";
+                      << testkit::describe_exception(error)
+                      << " instead of running: is it cancelled anyway?";
 }
 
 TEST_F(Executor, DestructorRunsEveryQueuedTask) {
@@ -722,7 +682,8 @@ TEST_F(Executor, DestructorRunsEveryQueuedTask) {
         << "after the destructor returned, the future of queued task " << (i + 1)
         << " was not ready: was the task dropped with its promise still alive somewhere?";
     const std::exception_ptr error = error_of(queued[i]);
-    ASSERT_FALSE(error) << "queued task " << (i + 1) << " ended with " << describe(error)
+    ASSERT_FALSE(error) << "queued task " << (i + 1) << " ended with "
+                        << testkit::describe_exception(error)
                         << " when the executor was destroyed: does the destructor cancel the "
                            "queue?";
   }

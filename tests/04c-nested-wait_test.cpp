@@ -13,7 +13,6 @@
 // Whether a waiting worker sleeps is read from /proc (testkit::blocked_syscall: in futex, not
 // running or in a sleep), and whether its wait has a time limit from testkit::CondWaitSpy.
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,7 +20,6 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -38,6 +36,7 @@
 #include "testkit/thread_count.hpp"
 #include "testkit/thread_probe.hpp"
 #include "testkit/timed_barrier.hpp"
+#include "testkit/under_test.hpp"
 
 namespace {
 
@@ -52,25 +51,15 @@ constexpr auto kDeadlock = 5s;
 // How long a task held at a barrier waits for its partner before it gives up.
 constexpr auto kPatience = 2s;
 
-// The pool under test, destroyed under a deadline: a destructor that hangs becomes a TIMEOUT
-// that says so, also when an assertion ended the test early.
-class TestPool {
+// The pool under test, destroyed under a deadline (testkit::UnderTest): a destructor that hangs
+// becomes a TIMEOUT that says so, also when an assertion ended the test early.
+class TestPool : public testkit::UnderTest<kata::Pool> {
  public:
-  explicit TestPool(std::size_t workers) { pool_.emplace(workers); }
-  TestPool(const TestPool&) = delete;
-  TestPool& operator=(const TestPool&) = delete;
-  ~TestPool() {
-    testkit::finishes_within(
-        8s, "~Pool()", [&] { pool_.reset(); },
-        "The destructor runs what is queued and joins the workers. Is a worker asleep that "
-        "nobody wakes, or waiting in get() for a task nobody runs?");
-  }
-
-  kata::Pool* operator->() { return &*pool_; }
-  kata::Pool& operator*() { return *pool_; }
-
- private:
-  std::optional<kata::Pool> pool_;
+  explicit TestPool(std::size_t workers)
+      : UnderTest({8s, "~Pool()",
+                   "The destructor runs what is queued and joins the workers. Is a worker asleep "
+                   "that nobody wakes, or waiting in get() for a task nobody runs?"},
+                  workers) {}
 };
 
 // ---- where tasks ran -------------------------------------------------------------------------
@@ -123,21 +112,10 @@ class ThreadTally {
 // Empty if thread `tid` is asleep in futex (where a condition variable waits); otherwise what
 // it was doing, in words.
 std::string not_asleep(pid_t tid) {
-  if (tid == 0) return "it never started";
-  if (!testkit::thread_alive(tid)) return "it had ended";
-  if (testkit::sleeps(tid)) {
-    return "it was in std::this_thread::sleep_for, which nothing can cut short: does get() "
-           "sleep a little and look again?";
-  }
-  const auto call = testkit::blocked_syscall(tid);
-  if (testkit::blocked(tid) && call && call->number == SYS_futex) return "";
-  if (!testkit::blocked(tid)) {
-    return "it was running on a core (or ready to) every time the test looked: does get() "
-           "look at its result again and again (a loop with yield) instead of sleeping?";
-  }
-  return "it was blocked in system call " +
-         (call ? std::to_string(call->number) : std::string("(unknown)")) +
-         ", not in a condition variable's wait";
+  return testkit::why_not_asleep(
+      tid, {.if_sleeping = "does get() sleep a little and look again?",
+            .if_running = "does get() look at its result again and again (a loop with yield) "
+                          "instead of sleeping?"});
 }
 
 // ---- recursive work: each call is a task that waits for its sub-calls -------------------------
@@ -543,13 +521,12 @@ TEST_F(NestedWait, TheDestructorRunsEveryTaskThenJoins) {
   // The only worker is held until the destructor has begun (its thread is seen blocked); 20
   // tasks wait behind it, and the held task then submits 5 more.
   std::atomic<int> ran{0};
-  std::atomic<pid_t> destroyer{0};
-  std::optional<kata::Pool> pool(std::in_place, 1);
+  TestPool pool(1);
   kata::Pool* const raw = &*pool;
-  raw->submit([&ran, &destroyer, raw] {
+  raw->submit([&ran, &pool, raw] {
     testkit::eventually(
         [&] {
-          const pid_t id = destroyer.load();
+          const pid_t id = pool.destroyer();
           return id != 0 && testkit::blocked(id);
         },
         3s);
@@ -557,14 +534,9 @@ TEST_F(NestedWait, TheDestructorRunsEveryTaskThenJoins) {
     ran.fetch_add(1);
   });
   for (int i = 0; i < 20; ++i) raw->submit([&ran] { ran.fetch_add(1); });
-  testkit::finishes_within(
-      8s, "~Pool() with 1 task running and 20 queued",
-      [&] {
-        destroyer = testkit::this_thread_tid();
-        pool.reset();
-      },
-      "The destructor runs what is queued and joins the workers. Is a worker asleep that "
-      "nobody wakes?");
+  pool.destroy("~Pool() with 1 task running and 20 queued",
+               "The destructor runs what is queued and joins the workers. Is a worker asleep that "
+               "nobody wakes?");
   EXPECT_EQ(ran.load(), 26)
       << "the pool was destroyed while 1 task ran and 20 were queued, and the running task "
          "submitted 5 more; when the destructor returned, "

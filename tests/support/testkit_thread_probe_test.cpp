@@ -1,5 +1,6 @@
 // Tests of testkit/thread_probe.hpp and testkit/cores.hpp, including that each probe says
-// false when it should.
+// false when it should, and that why_not_asleep is empty for a thread waiting on a condition
+// variable only.
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -7,7 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "testkit/cores.hpp"
@@ -50,6 +53,31 @@ class Parked {
   std::atomic<pid_t> tid_{0};
   std::thread thread_;  // last: starts after the members it uses
 };
+
+// A thread that runs `step` again and again until it is destroyed: it spins (an empty step) or
+// naps (a short sleep).
+class Looping {
+ public:
+  explicit Looping(std::function<void()> step)
+      : thread_([this, step = std::move(step)] {
+          tid_.store(testkit::this_thread_tid());
+          while (!stop_.load()) step();
+        }) {
+    while (tid_.load() == 0) std::this_thread::yield();
+  }
+  ~Looping() {
+    stop_.store(true);
+    thread_.join();
+  }
+  pid_t tid() const { return tid_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<pid_t> tid_{0};
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+void nap() { std::this_thread::sleep_for(20ms); }
 
 TEST(ThreadProbe, KernelIdsTellThreadsApart) {
   EXPECT_EQ(testkit::this_thread_tid(), getpid()) << "GoogleTest runs tests on the main thread";
@@ -101,33 +129,16 @@ TEST(ThreadProbe, AWaitingThreadIsBlockedInAFutexAndARunningOneIsNot) {
   EXPECT_EQ(call->number, SYS_futex);
   EXPECT_FALSE(testkit::sleeps(parked.tid())) << "a condition-variable wait is no sleep";
 
-  std::atomic<bool> stop{false};
-  std::atomic<pid_t> spinner{0};
-  std::thread spinning([&] {
-    spinner.store(testkit::this_thread_tid());
-    while (!stop.load()) {
-    }
-  });
-  while (spinner.load() == 0) std::this_thread::yield();
+  Looping spinning([] {});
   for (int look = 0; look < 20; ++look) {
-    EXPECT_FALSE(testkit::blocked(spinner.load()));
-    EXPECT_FALSE(testkit::blocked_syscall(spinner.load()).has_value());
+    EXPECT_FALSE(testkit::blocked(spinning.tid()));
+    EXPECT_FALSE(testkit::blocked_syscall(spinning.tid()).has_value());
   }
-  stop.store(true);
-  spinning.join();
 }
 
 TEST(ThreadProbe, SeesASleepAsASleep) {
-  std::atomic<pid_t> sleeper{0};
-  std::atomic<bool> seen{false};
-  std::thread sleeping([&] {
-    sleeper.store(testkit::this_thread_tid());
-    while (!seen.load()) std::this_thread::sleep_for(20ms);
-  });
-  while (sleeper.load() == 0) std::this_thread::yield();
-  EXPECT_TRUE(testkit::eventually([&] { return testkit::sleeps(sleeper.load()); }, 2s));
-  seen.store(true);
-  sleeping.join();
+  Looping napping(nap);
+  EXPECT_TRUE(testkit::eventually([&] { return testkit::sleeps(napping.tid()); }, 2s));
 }
 
 TEST(ThreadProbe, SeesWhichThreadAJoinWaitsFor) {
@@ -165,6 +176,72 @@ TEST(ThreadProbe, AThreadWaitingForAMutexJoinsNobody) {
   EXPECT_FALSE(testkit::sleeps(waiter.load()));
   lock.unlock();
   waiting.join();
+}
+
+// ---- activity_of and why_not_asleep -------------------------------------------------------------
+
+const testkit::NotAsleepQuestions kAsk{"does it nap and look again?", "does it spin?"};
+
+TEST(WhyNotAsleep, IsEmptyForAThreadWaitingOnAConditionVariable) {
+  Parked parked;
+  EXPECT_TRUE(
+      testkit::eventually([&] { return testkit::why_not_asleep(parked.tid(), kAsk).empty(); }, 2s));
+  EXPECT_EQ(testkit::activity_of(parked.tid()), testkit::Activity::kAsleepInFutex);
+}
+
+TEST(WhyNotAsleep, SaysThatARunningThreadRanAndAsksTheCallersQuestion) {
+  Looping spinning([] {});
+  EXPECT_EQ(testkit::activity_of(spinning.tid()), testkit::Activity::kRunning);
+  EXPECT_EQ(testkit::why_not_asleep(spinning.tid(), kAsk),
+            "it was running on a core (or ready to) every time the test looked: does it spin?");
+}
+
+TEST(WhyNotAsleep, SaysThatASleepingThreadSleptAndAsksTheCallersQuestion) {
+  Looping napping(nap);
+  EXPECT_TRUE(testkit::eventually(
+      [&] { return testkit::activity_of(napping.tid()) == testkit::Activity::kSleeping; }, 2s));
+  // The thread wakes every 20 ms: look until a look finds it in its sleep.
+  std::string why;
+  testkit::eventually(
+      [&] {
+        why = testkit::why_not_asleep(napping.tid(), kAsk);
+        return why.rfind("it was in a sleep", 0) == 0;
+      },
+      2s);
+  EXPECT_EQ(why,
+            "it was in a sleep (std::this_thread::sleep_for), which nothing can cut short: does "
+            "it nap and look again?");
+}
+
+TEST(WhyNotAsleep, SaysWhichOtherSystemCallAThreadIsBlockedIn) {
+  int ends[2];
+  ASSERT_EQ(pipe(ends), 0);
+  std::atomic<pid_t> reader{0};
+  std::thread reading([&] {
+    reader.store(testkit::this_thread_tid());
+    char byte = 0;
+    (void)!read(ends[0], &byte, 1);
+  });
+  while (reader.load() == 0) std::this_thread::yield();
+  EXPECT_TRUE(testkit::eventually(
+      [&] { return testkit::activity_of(reader.load()) == testkit::Activity::kInOtherCall; }, 2s));
+  EXPECT_EQ(testkit::why_not_asleep(reader.load(), kAsk),
+            "it was blocked in system call " + std::to_string(SYS_read) +
+                ", not in a condition variable's wait");
+  (void)!write(ends[1], "x", 1);
+  reading.join();
+  close(ends[0]);
+  close(ends[1]);
+}
+
+TEST(WhyNotAsleep, SaysWhenAThreadHadEndedOrNeverStarted) {
+  pid_t ended = 0;
+  std::thread([&] { ended = testkit::this_thread_tid(); }).join();
+  ASSERT_TRUE(testkit::eventually([&] { return !testkit::thread_alive(ended); }, 2s));
+  EXPECT_EQ(testkit::activity_of(ended), testkit::Activity::kEnded);
+  EXPECT_EQ(testkit::why_not_asleep(ended, kAsk), "it had ended");
+  EXPECT_EQ(testkit::activity_of(0), testkit::Activity::kNotStarted);
+  EXPECT_EQ(testkit::why_not_asleep(0, kAsk), "it had not started");
 }
 
 TEST(Cores, MoreCallsThanCores) {

@@ -122,4 +122,59 @@ inline bool sleeps(pid_t tid) {
   return call->number == SYS_clock_nanosleep;
 }
 
+// What a thread was doing when looked at, as far as sleeping goes: a thread that waits for an
+// event should be blocked in futex (where std::condition_variable, std::mutex, a join and a
+// std::future wait), where only the event wakes it.
+enum class Activity {
+  kAsleepInFutex,  // blocked in futex
+  kNotStarted,     // the id is 0: the thread never said which it was
+  kEnded,          // no longer in /proc/self/task
+  kSleeping,       // in a sleep (sleeps() above): only the clock ends it
+  kRunning,        // running on a core, or ready to
+  kInOtherCall,    // blocked in another system call (or blocked outside one)
+};
+
+// What thread `tid` of this process is doing right now (see Activity).
+inline Activity activity_of(pid_t tid) {
+  if (tid == 0) return Activity::kNotStarted;
+  if (!thread_alive(tid)) return Activity::kEnded;
+  if (sleeps(tid)) return Activity::kSleeping;
+  if (!blocked(tid)) return Activity::kRunning;
+  const auto call = blocked_syscall(tid);
+  return call && call->number == SYS_futex ? Activity::kAsleepInFutex : Activity::kInOtherCall;
+}
+
+// The kata's questions for a thread that should sleep but does not, one for each way it can
+// fail: what the learner's code most likely does in that case.
+struct NotAsleepQuestions {
+  std::string if_sleeping;  // "does next() sleep a little and look again?"
+  std::string if_running;   // "does get() look at its result again and again?"
+};
+
+// Empty if thread `tid` is asleep in futex; otherwise what it was doing, in words, ending with
+// the caller's question for that case: "it was in a sleep (std::this_thread::sleep_for), which
+// nothing can cut short: <if_sleeping>". Meant to be polled (testkit::eventually) until it
+// answers empty, for a bound: the words assume that the test looked more than once.
+inline std::string why_not_asleep(pid_t tid, const NotAsleepQuestions& ask) {
+  switch (activity_of(tid)) {
+    case Activity::kAsleepInFutex:
+      return "";
+    case Activity::kNotStarted:
+      return "it had not started";
+    case Activity::kEnded:
+      return "it had ended";
+    case Activity::kSleeping:
+      return "it was in a sleep (std::this_thread::sleep_for), which nothing can cut short: " +
+             ask.if_sleeping;
+    case Activity::kRunning:
+      return "it was running on a core (or ready to) every time the test looked: " + ask.if_running;
+    case Activity::kInOtherCall:
+      break;
+  }
+  const auto call = blocked_syscall(tid);
+  return "it was blocked in system call " +
+         (call ? std::to_string(call->number) : std::string("(unknown)")) +
+         ", not in a condition variable's wait";
+}
+
 }  // namespace testkit
