@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -52,7 +53,18 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
       }
     };
   }
+  // One build at a time per build folder, across threads and processes: two ninja runs in one
+  // folder race on its logs and may both re-run CMake (a watch session and a `make test` in
+  // another terminal; a kata's plain and TSan builds). flock() locks belong to the open file,
+  // so two threads of one tutor exclude each other too; the lock goes with the descriptor.
+  const int lock_fd =
+      open((build_dir / ".tutor-build.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd >= 0) {
+    while (flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
   RunResult r = run_command(request);
+  if (lock_fd >= 0) close(lock_fd);
   BuildResult result;
   result.ok = r.ok();
   result.output = std::move(r.output);
