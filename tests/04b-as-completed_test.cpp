@@ -12,7 +12,6 @@
 // on a lock its own thread holds. One test counts on many tries instead of structure: the race
 // of add_done_callback() against set_value() (see there why).
 #include <gtest/gtest.h>
-#include <sys/syscall.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +35,7 @@
 #include "testkit/cond_wait_spy.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
+#include "testkit/exceptions.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/terminate_note.hpp"
 #include "testkit/text.hpp"
@@ -64,21 +64,8 @@ struct Rejected : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// What an exception was, in words: its type, if it is one the tests expect, and its what().
-std::string describe(const std::exception_ptr& error) {
-  std::string what;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    what = "(\"" + std::string(e.what()) + "\")";
-  } catch (...) {
-    return "an exception that is no std::exception";
-  }
-  if (testkit::holds<Rejected>(error)) return "Rejected" + what;
-  if (testkit::holds<kata::TimeoutError>(error)) return "kata::TimeoutError" + what;
-  if (testkit::holds<std::future_error>(error)) return "std::future_error" + what;
-  return "another std::exception " + what;
-}
+// What an exception was, in words: its type and its what(), e.g. Rejected("no").
+std::string describe(const std::exception_ptr& error) { return testkit::describe_exception(error); }
 
 // n promises and their futures, the futures in a vector as as_completed takes them.
 struct Pending {
@@ -98,20 +85,10 @@ int position_of(const IntFuture& future, const std::vector<IntFuture>& inputs) {
 // Empty if thread `tid` (a thread waiting in next()) is asleep in futex, where a condition
 // variable waits; otherwise what it was doing instead, in words.
 std::string not_asleep(pid_t tid) {
-  const auto call = tid == 0 ? std::nullopt : testkit::blocked_syscall(tid);
-  const bool in_futex = call && call->number == SYS_futex;
-  if (tid == 0 || !testkit::thread_alive(tid)) return "the waiting thread was not there";
-  if (in_futex && testkit::blocked(tid)) return "";
-  if (testkit::sleeps(tid)) {
-    return "it was in a sleep (std::this_thread::sleep_for), which nothing can cut short: does "
-           "next() sleep a little and look at the futures again?";
-  }
-  if (testkit::blocked(tid)) {
-    return "it was blocked in system call " + std::to_string(call ? call->number : -1) +
-           ", not in a condition variable's wait";
-  }
-  return "it was running on a core (or ready to) every time the test looked: does next() ask "
-         "the futures done() again and again instead of sleeping?";
+  return testkit::why_not_asleep(
+      tid, {.if_sleeping = "does next() sleep a little and look at the futures again?",
+            .if_running = "does next() ask the futures done() again and again instead of "
+                          "sleeping?"});
 }
 
 // Takes futures from an AsCompleted on a thread of its own, until next() returns std::nullopt
