@@ -18,11 +18,14 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -83,12 +86,6 @@ std::function<int()> client_child(kata::StoreServer& server, int k,
   };
 }
 
-// Runs the test's client children with a deadline: a hang becomes a TIMEOUT that says what hung.
-std::vector<testkit::ChildStatus> run_clients(const Bodies& bodies, const std::string& what) {
-  return testkit::finishes_within(
-      8s, what, [&] { return testkit::run_in_children(bodies); }, kCallHangHint);
-}
-
 // "" when every child exited with code 0, else what the first other one did.
 std::string not_all_exited_with_0(const std::vector<testkit::ChildStatus>& children) {
   for (std::size_t i = 0; i < children.size(); ++i) {
@@ -100,12 +97,6 @@ std::string not_all_exited_with_0(const std::vector<testkit::ChildStatus>& child
   return "";
 }
 
-// A call on a client in the test process, with a deadline.
-template <typename Call>
-auto in_time(const std::string& what, Call&& call) {
-  return testkit::finishes_within(5s, what, std::forward<Call>(call), kCallHangHint);
-}
-
 bool is_child_of_this_process(pid_t pid) {
   for (const testkit::Child& child : testkit::children_of_this_process()) {
     if (child.pid == pid) return true;
@@ -113,8 +104,10 @@ bool is_child_of_this_process(pid_t pid) {
   return false;
 }
 
-// The server under test, watched through /proc from the moment it starts. When it goes out of
-// scope, a server that has not stopped within a few seconds of its last client leaving is
+// The server under test, watched through /proc from the moment it starts. The test never
+// leaves it behind: when calls on clients are not answered in time, the test fails and kills
+// the server (which also ends the calls: their connections read end of file); when it goes out
+// of scope, a server that has not stopped within a few seconds of its last client leaving is
 // killed, so that kata::StoreServer's destructor, which waits for it, never hangs the test.
 class Server {
  public:
@@ -124,6 +117,30 @@ class Server {
   }
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // Runs calls on clients in the test process (`call`) or the test's client children
+  // (run_clients); when they are not done within the deadline, the test fails and kills the
+  // server. What still hangs after that becomes a TIMEOUT.
+  template <typename Call>
+  auto in_time(const std::string& what, Call&& call) {
+    return answered_within(3s, what, std::forward<Call>(call));
+  }
+  std::vector<testkit::ChildStatus> run_clients(const Bodies& bodies, const std::string& what) {
+    return answered_within(6s, what, [&] { return testkit::run_in_children(bodies); });
+  }
+
+  // What in_time() returns, or std::nullopt when the call threw kata::StoreError.
+  template <typename Call>
+  auto unless_broken(const std::string& what, Call&& call) -> std::optional<decltype(call())> {
+    try {
+      return in_time(what, std::forward<Call>(call));
+    } catch (const kata::StoreError&) {
+      return std::nullopt;
+    }
+  }
+
+  // For messages: whether the server process has ended.
+  const char* state() const { return watch_.ended() ? "had ended" : "was still running"; }
 
   kata::StoreServer* operator->() { return &server_; }
   kata::StoreServer& operator*() { return server_; }
@@ -155,8 +172,9 @@ class Server {
     const bool was_child = is_child_of_this_process(pid);
     const bool ended = !was_child || testkit::eventually([&] { return watch_.ended(); }, 4s);
     if (!ended) kill(pid, SIGKILL);
-    const kata::ServerExit exit =
-        in_time("StoreServer::wait() after every client had left", [&] { return server_.wait(); });
+    const kata::ServerExit exit = testkit::finishes_within(
+        5s, "StoreServer::wait() after every client had left", [&] { return server_.wait(); },
+        kStopHint);
     if (!was_child) return not_a_process_of_its_own();
     if (!ended) {
       return std::string(
@@ -172,6 +190,34 @@ class Server {
   }
 
  private:
+  template <typename Call>
+  auto answered_within(std::chrono::milliseconds deadline, const std::string& what, Call&& call)
+      -> decltype(call()) {
+    std::mutex mutex;
+    std::condition_variable finished;
+    bool done = false;
+    std::thread keeper([&] {
+      std::unique_lock lock(mutex);
+      if (finished.wait_for(lock, deadline, [&] { return done; })) return;
+      const pid_t pid = server_.pid();
+      if (is_child_of_this_process(pid) && !watch_.ended()) kill(pid, SIGKILL);
+      ADD_FAILURE() << what << " was not done after " << deadline.count() / 1000
+                    << " s, so the test killed the server process. " << kCallHangHint;
+    });
+    struct Finish {
+      std::function<void()> run;
+      ~Finish() { run(); }
+    } finish{[&] {
+      {
+        std::lock_guard lock(mutex);
+        done = true;
+      }
+      finished.notify_one();
+      keeper.join();
+    }};
+    return testkit::finishes_within(deadline + 3s, what, std::forward<Call>(call), kCallHangHint);
+  }
+
   kata::StoreServer server_;
   testkit::ProcessWatch watch_;
   bool stopped_ = false;
@@ -182,7 +228,7 @@ class ServerProcess : public testkit::LeakCheckedTest {};
 TEST_F(ServerProcess, AClientSetsGetsAndAdds) {
   Server server(1);
   kata::StoreClient client = server->client(0);
-  in_time("calls on one client", [&] {
+  server.in_time("calls on one client", [&] {
     EXPECT_EQ(client.get("apples"), std::nullopt)
         << "get() of a key that was never stored should give std::nullopt";
     client.set("apples", 7);
@@ -209,15 +255,17 @@ TEST_F(ServerProcess, ChildrenAddingAtOnceGiveAnExactTotal) {
   Bodies children;
   for (int k = 0; k < kChildren; ++k) {
     children.push_back(client_child(*server, k, [&](kata::StoreClient& client) {
-      if (!start->arrive_and_wait(4s)) return kStartLineBroken;
+      if (!start->arrive_and_wait(3s)) return kStartLineBroken;
       for (long i = 0; i < kAdds; ++i) client.add("hits", 1);
       return 0;
     }));
   }
-  const auto statuses = run_clients(children, "8 children adding 1 to \"hits\" 1000 times each");
+  const auto statuses =
+      server.run_clients(children, "8 children adding 1 to \"hits\" 1000 times each");
   const std::string children_failed = not_all_exited_with_0(statuses);
   ASSERT_TRUE(children_failed.empty()) << children_failed;
-  const std::optional<long> total = in_time("get(\"hits\")", [&] { return mine.get("hits"); });
+  const std::optional<long> total =
+      server.in_time("get(\"hits\")", [&] { return mine.get("hits"); });
   mine.close();
   ASSERT_TRUE(total.has_value())
       << "8 children each added 1 to \"hits\" 1000 times, but the test's own client finds no "
@@ -244,7 +292,7 @@ TEST_F(ServerProcess, OneServerProcessServesEveryClientAtOnce) {
       (*own_pid)[k] = getpid();
       (*served_by)[k] = client.server_pid();
       // Still connected: nobody goes on before every client has had its first reply.
-      if (!all_answered->arrive_and_wait(4s)) {
+      if (!all_answered->arrive_and_wait(3s)) {
         int none = 0;
         answered_in_time->compare_exchange_strong(none, all_answered->arrived());
         return kStartLineBroken;
@@ -253,7 +301,7 @@ TEST_F(ServerProcess, OneServerProcessServesEveryClientAtOnce) {
       return 0;
     }));
   }
-  const auto statuses = run_clients(children, "8 clients asking for the server's pid");
+  const auto statuses = server.run_clients(children, "8 clients asking for the server's pid");
   ASSERT_FALSE(all_answered->broken())
       << "only " << answered_in_time->load()
       << " of 8 clients had their first reply while all 8 were connected: does the server serve "
@@ -294,19 +342,20 @@ TEST_F(ServerProcess, KeysAndValuesArriveIntact) {
   }
   Server server(2);
   kata::StoreClient mine = server->client(1);
-  const auto statuses = run_clients({client_child(*server, 0,
-                                                  [&](kata::StoreClient& client) {
-                                                    for (const auto& [key, value] : entries) {
-                                                      client.set(key, value);
-                                                    }
-                                                    return 0;
-                                                  })},
-                                    "a child storing keys of 0 bytes to 1 MiB");
+  const auto statuses =
+      server.run_clients({client_child(*server, 0,
+                                       [&](kata::StoreClient& client) {
+                                         for (const auto& [key, value] : entries) {
+                                           client.set(key, value);
+                                         }
+                                         return 0;
+                                       })},
+                         "a child storing keys of 0 bytes to 1 MiB");
   const std::string children_failed = not_all_exited_with_0(statuses);
   ASSERT_TRUE(children_failed.empty()) << children_failed;
   for (const auto& entry : entries) {
     const auto& [key, value] = entry;
-    const std::optional<long> got = in_time("get()", [&] { return mine.get(entry.first); });
+    const std::optional<long> got = server.in_time("get()", [&] { return mine.get(entry.first); });
     EXPECT_EQ(got, std::optional<long>(value))
         << "a child set a key of " << key.size() << " bytes to " << value << "; the test's "
         << "client gets " << (got ? std::to_string(*got) : "nothing (std::nullopt)")
@@ -316,7 +365,7 @@ TEST_F(ServerProcess, KeysAndValuesArriveIntact) {
     if (got != std::optional<long>(value)) break;  // one such message says enough
   }
   const std::optional<long> missing =
-      in_time("get() of a missing key", [&] { return mine.get(std::string("x\0z", 3)); });
+      server.in_time("get() of a missing key", [&] { return mine.get(std::string("x\0z", 3)); });
   EXPECT_EQ(missing, std::nullopt)
       << "get() of a key that was never stored (but shares its first byte, before a zero byte, "
          "with a stored one) gives "
@@ -333,22 +382,17 @@ TEST_F(ServerProcess, TheServerStopsWhenTheLastClientLeaves) {
     kata::StoreClient first = server->client(0);
     kata::StoreClient second = server->client(1);
     kata::StoreClient third = server->client(2);
-    in_time("add() on three clients", [&] {
+    server.in_time("add() on three clients", [&] {
       first.add("k", 1);
       second.add("k", 1);
       third.add("k", 1);
     });
     first.close();
     second.close();
-    std::optional<long> after_two_left;
-    try {
-      after_two_left =
-          in_time("add() after 2 of 3 clients left", [&] { return third.add("k", 1); });
-    } catch (const kata::StoreError&) {
-    }
+    const std::optional<long> after_two_left =
+        server.unless_broken("add() after 2 of 3 clients left", [&] { return third.add("k", 1); });
     ASSERT_EQ(after_two_left, std::optional<long>(4))
-        << "after 2 of its 3 clients had left, the server "
-        << (server.ended() ? "had ended" : "was still running")
+        << "after 2 of its 3 clients had left, the server " << server.state()
         << " and the third client's add() did not return 4: does the server stop when one "
            "client leaves, instead of when the last one has?";
     third.close();
@@ -367,8 +411,8 @@ TEST_F(ServerProcess, AClientThatDiesHalfWayThroughARequestCostsOnlyItsConnectio
   const std::string no_server = server.not_a_process_of_its_own();
   ASSERT_TRUE(no_server.empty()) << no_server;
   kata::StoreClient mine = server->client(1);
-  in_time("set()", [&] { mine.set("k", 1); });
-  const auto statuses = run_clients(
+  server.in_time("set()", [&] { mine.set("k", 1); });
+  const auto statuses = server.run_clients(
       {client_child(*server, 0,
                     [](kata::StoreClient& client) {
                       // A frame header that promises 64 bytes, then 5 of them, then the
@@ -383,14 +427,10 @@ TEST_F(ServerProcess, AClientThatDiesHalfWayThroughARequestCostsOnlyItsConnectio
   const std::string children_failed = not_all_exited_with_0(statuses);
   ASSERT_TRUE(children_failed.empty()) << children_failed;
   server->close_clients();  // now no process holds the dead client's end
-  std::optional<long> value;
-  try {
-    value = in_time("add() after another client died", [&] { return mine.add("k", 1); });
-  } catch (const kata::StoreError&) {
-  }
+  const std::optional<long> value =
+      server.unless_broken("add() after another client died", [&] { return mine.add("k", 1); });
   ASSERT_EQ(value, std::optional<long>(2))
-      << "a client died half-way through writing a request; then the server "
-      << (server.ended() ? "had ended" : "was still running")
+      << "a client died half-way through writing a request; then the server " << server.state()
       << " and another client's add() did not return 2: what happens in the server when the "
          "stream ends inside a frame (wire::WireError)?";
   mine.close();
@@ -403,26 +443,24 @@ TEST_F(ServerProcess, AClientThatLeavesBeforeItsReplyCostsOnlyItsConnection) {
   const std::string no_server = server.not_a_process_of_its_own();
   ASSERT_TRUE(no_server.empty()) << no_server;
   kata::StoreClient mine = server->client(1);
-  in_time("set()", [&] { mine.set("k", 1); });
-  const auto statuses = run_clients({client_child(*server, 0,
-                                                  [](kata::StoreClient& client) {
-                                                    // No reply can reach this client any more: the
-                                                    // server's write of it fails (EPIPE).
-                                                    shutdown(client.fd(), SHUT_RD);
-                                                    client.add("k", 1);
-                                                    return 1;  // add() returned without a reply
-                                                  })},
-                                    "a child that stops reading before its reply");
+  server.in_time("set()", [&] { mine.set("k", 1); });
+  const auto statuses =
+      server.run_clients({client_child(*server, 0,
+                                       [](kata::StoreClient& client) {
+                                         // No reply can reach this client any more: the
+                                         // server's write of it fails (EPIPE).
+                                         shutdown(client.fd(), SHUT_RD);
+                                         client.add("k", 1);
+                                         return 1;  // add() returned without a reply
+                                       })},
+                         "a child that stops reading before its reply");
   ASSERT_EQ(statuses.size(), 1u);
-  std::optional<long> value;
-  try {
-    value = in_time("get() after another client left", [&] { return mine.get("k"); });
-  } catch (const kata::StoreError&) {
-  }
+  const std::optional<long> value =
+      server.unless_broken("add() after another client left", [&] { return mine.add("k", 0); });
   ASSERT_TRUE(value.has_value())
       << "a client stopped reading before the server's reply to it; then the server "
-      << (server.ended() ? "had ended" : "was still running")
-      << " and another client's get() failed: what happens in the server when writing a "
+      << server.state()
+      << " and another client's add() failed: what happens in the server when writing a "
          "reply fails?";
   EXPECT_TRUE(statuses[0].exited && statuses[0].exit_code == kCallThrewStoreError)
       << "a client whose connection could deliver no reply " << child_outcome(statuses[0])
@@ -436,7 +474,7 @@ TEST_F(ServerProcess, AClientThatLeavesBeforeItsReplyCostsOnlyItsConnection) {
 TEST_F(ServerProcess, AClientOfAServerThatIsGoneGetsAStoreError) {
   Server server(1);
   kata::StoreClient client = server->client(0);
-  in_time("set()", [&] { client.set("k", 1); });
+  server.in_time("set()", [&] { client.set("k", 1); });
   const std::string no_server = server.not_a_process_of_its_own();
   ASSERT_TRUE(no_server.empty()) << no_server;
   kill(server->pid(), SIGKILL);
@@ -444,12 +482,13 @@ TEST_F(ServerProcess, AClientOfAServerThatIsGoneGetsAStoreError) {
       << "the server process did not end within 4 s of SIGKILL";
   std::exception_ptr error;
   try {
-    in_time("get() on a client whose server was killed", [&] { return client.get("k"); });
+    server.in_time("get() on a client whose server was killed", [&] { return client.get("k"); });
   } catch (...) {
     error = std::current_exception();
   }
   client.close();
-  const kata::ServerExit exit = in_time("StoreServer::wait()", [&] { return server->wait(); });
+  const kata::ServerExit exit =
+      server.in_time("StoreServer::wait()", [&] { return server->wait(); });
   EXPECT_TRUE(!exit.exited && exit.signal == SIGKILL)
       << "the test killed the server with SIGKILL, but wait() says it " << testkit::describe(exit);
   bool store_error = false;
