@@ -41,7 +41,7 @@ $(BUILD)/CMakeCache.txt: | $(DEPS_OK)
 configure: $(DEPS_OK) $(BUILD)/CMakeCache.txt
 
 tutor: configure
-	@test -x $(TUTOR) || echo "Building the tutor (the first time takes about a minute)..."
+	@test -x $(TUTOR) || echo "Building the tutor (the first time takes about 15 s)..."
 	@$(CMAKE) --build $(BUILD) --target tutor >$(BUILD)/tutor-build.log 2>&1 || { cat $(BUILD)/tutor-build.log; exit 1; }
 
 start: tutor
