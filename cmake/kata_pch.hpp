@@ -2,7 +2,6 @@
 // Only stable, heavy headers belong here: GoogleTest, the standard headers the katas use, and
 // the test helpers. A kata's own headers never do (the learner edits them).
 #include <gtest/gtest.h>
-
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
