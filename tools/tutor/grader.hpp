@@ -41,8 +41,9 @@ struct GradeOptions {
   Variant variant = Variant::Kata;
   bool with_tsan = true;  // flagged katas: every test that passes runs again under TSan
   std::string only_test;  // one test ("Suite.Name" or "Name"); empty: all of them
-  // The caller has just built this kata's binaries (plain and TSan) without an error, so
-  // grading skips its own build. `make check` builds every kata once, ahead of its check.
+  // The caller has just built, without an error, the binaries this grading runs (the plain
+  // one, and its TSan twin when with_tsan applies), so grading skips its own build. `make
+  // check` builds every kata once, ahead of its check.
   bool prebuilt = false;
 };
 
