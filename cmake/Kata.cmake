@@ -15,6 +15,18 @@
 # link of a plain binary also touches bin/<name>.ready, so the tutor can start its tests while
 # the slower ThreadSanitizer twin is still compiling.
 
+# Can bubblewrap make a sandbox here (tools/sandbox/compile uses it for the learner's compiles)?
+find_program(BWRAP_PROGRAM bwrap)
+set(KATA_COMPILE_SANDBOX OFF)
+if(BWRAP_PROGRAM)
+  execute_process(COMMAND ${BWRAP_PROGRAM} --unshare-all --die-with-parent --ro-bind / /
+                          --dev /dev --proc /proc true
+                  RESULT_VARIABLE bwrap_result OUTPUT_QUIET ERROR_QUIET)
+  if(bwrap_result EQUAL 0)
+    set(KATA_COMPILE_SANDBOX ON)
+  endif()
+endif()
+
 set(KATA_SUPPORT_INCLUDES ${CMAKE_SOURCE_DIR}/tests/support ${CMAKE_SOURCE_DIR}/support)
 set(KATA_LIBRARIES GTest::gtest_main Threads::Threads fmt::fmt)
 
@@ -33,17 +45,26 @@ endfunction()
 
 # side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
 # starter may warn where its bug itself warns.
-function(_kata_test_target target test_source code_dir side sanitize libraries)
+function(_kata_test_target target test_source code_dir side sanitize libraries files)
   add_executable(${target} ${test_source})
   # The kata's own folder comes first, so `#include "spawn_and_join.hpp"` finds the learner's
   # file in kata.* targets and the reference in solution.* targets.
   target_include_directories(${target} PRIVATE ${code_dir} ${KATA_SUPPORT_INCLUDES})
   target_link_libraries(${target} PRIVATE ${KATA_LIBRARIES} ${libraries})
-  # Any .cpp the kata folder holds is compiled in too (most katas are a single header).
-  file(GLOB extra_sources CONFIGURE_DEPENDS ${code_dir}/*.cpp)
-  target_sources(${target} PRIVATE ${extra_sources})
+  # The .cpp files the manifest lists for the kata are compiled in too (most katas are a single
+  # header). Only those: any other file in the folder is not the kata's (the tutor flags it).
+  foreach(file ${files})
+    if(file MATCHES "\\.cpp$")
+      target_sources(${target} PRIVATE ${code_dir}/${file})
+    endif()
+  endforeach()
   if(side STREQUAL "solution")
     target_compile_options(${target} PRIVATE -Werror)
+  else()
+    # The learner's code compiles with limits, and without sight of solutions/ where bubblewrap
+    # works (tools/sandbox/compile says why).
+    set_target_properties(${target} PROPERTIES CXX_COMPILER_LAUNCHER
+      "${CMAKE_SOURCE_DIR}/tools/sandbox/compile;${ARG_ROOT};${CMAKE_BINARY_DIR};${KATA_COMPILE_SANDBOX}")
   endif()
   if(sanitize)
     target_compile_options(${target} PRIVATE -fsanitize=thread)
@@ -58,9 +79,10 @@ function(_kata_test_target target test_source code_dir side sanitize libraries)
   endif()
 endfunction()
 
-# add_kata(<id> <dir> <tsan> ROOT <course folder> [PREFIX <prefix>] [LIBRARIES <libs...>])
+# add_kata(<id> <dir> <tsan> ROOT <course folder> [PREFIX <prefix>] [LIBRARIES <libs...>]
+#          [FILES <the kata's files, as the manifest lists them>])
 function(add_kata id dir tsan)
-  cmake_parse_arguments(ARG "" "ROOT;PREFIX" "LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ROOT;PREFIX" "LIBRARIES;FILES" ${ARGN})
   set(p "${ARG_PREFIX}")
   set(test_source ${ARG_ROOT}/tests/${dir}_test.cpp)
   if(NOT EXISTS ${test_source})
@@ -69,12 +91,14 @@ function(add_kata id dir tsan)
   endif()
   foreach(side kata solution)
     set(code_dir ${ARG_ROOT}/${side}s/${dir})
-    _kata_test_target(${p}${side}.${id} ${test_source} ${code_dir} ${side} OFF "${ARG_LIBRARIES}")
+    _kata_test_target(${p}${side}.${id} ${test_source} ${code_dir} ${side} OFF "${ARG_LIBRARIES}"
+                      "${ARG_FILES}")
     add_custom_target(${p}${side}.${id}.both)
     add_dependencies(${p}${side}.${id}.both ${p}${side}.${id})
     add_dependencies(${p}${side}s.all ${p}${side}.${id}.both)
     if(tsan)
-      _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}")
+      _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}"
+                        "${ARG_FILES}")
       add_dependencies(${p}${side}.${id}.both ${p}${side}.${id}.tsan)
     endif()
   endforeach()
@@ -147,7 +171,15 @@ function(add_course manifest_file root prefix)
     string(JSON dir GET "${manifest}" katas ${i} dir)
     kata_manifest_field(tsan "${manifest}" ${i} tsan OFF)
     kata_manifest_libraries(libraries "${manifest}" ${i})
-    add_kata(${id} ${dir} ${tsan} ROOT ${root} PREFIX "${prefix}" LIBRARIES ${libraries})
+    string(JSON file_count LENGTH "${manifest}" katas ${i} files)
+    math(EXPR file_last "${file_count} - 1")
+    set(files "")
+    foreach(f RANGE ${file_last})
+      string(JSON file GET "${manifest}" katas ${i} files ${f})
+      list(APPEND files ${file})
+    endforeach()
+    add_kata(${id} ${dir} ${tsan} ROOT ${root} PREFIX "${prefix}" LIBRARIES ${libraries}
+             FILES ${files})
   endforeach()
 endfunction()
 

@@ -2,14 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "builder.hpp"
 #include "gtest_runner.hpp"
+#include "integrity.hpp"
 #include "jobs.hpp"
 
 namespace tutor {
@@ -52,6 +55,10 @@ KataResult build_error(KataResult result, const Kata& kata, const Paths& paths,
   }
   finish_kata(result, kata.headline_first);
   return result;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 bool test_selected(const std::string& name, const std::string& only) {
@@ -129,6 +136,13 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
                             kata.dir, kata.files.front());
   const bool tsan = options.with_tsan && kata.tsan;
   const auto started = std::chrono::steady_clock::now();
+  const std::string side = options.variant == Variant::Kata ? "katas" : "solutions";
+  std::string voided;  // why no test can be trusted, if so
+  for (const auto& finding : inspect_kata_files(kata, paths.source_dir / side / kata.dir,
+                                                fmt::format("{}/{}", side, kata.dir))) {
+    result.flags.push_back(finding.text);
+    if (finding.voids_tests && voided.empty()) voided = finding.text;
+  }
   auto note = [&](const std::string& text) {
     if (events.on_note) events.on_note(text);
   };
@@ -153,21 +167,69 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
       "built in {:.1f} s",
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
 
+  // The tests to grade come from the test source; the binary's own listing (kata code runs
+  // in it) only shows which of them it really has.
   const auto binary = paths.binary(plain_target);
   std::string error;
   std::vector<std::string> names;
-  for (const auto& name : list_tests(binary, &error))
+  for (const auto& name : tests_named_in_source(paths.source_dir / kata.test_file()))
     if (test_selected(name, options.only_test)) names.push_back(name);
-  if (names.empty()) {
+  const std::vector<std::string> listed = list_tests(binary, &error, kata.limits);
+  const std::set<std::string> in_binary(listed.begin(), listed.end());
+  for (const auto& name : listed)
+    if (!contains(tests_named_in_source(paths.source_dir / kata.test_file()), name))
+      result.flags.push_back(fmt::format(
+          "the test program lists a test the test source does not have: {} (not graded)", name));
+  std::vector<std::string> missing;
+  if (error.empty())
+    std::erase_if(names, [&](const std::string& name) {
+      if (in_binary.count(name)) return false;
+      missing.push_back(name);
+      return true;
+    });
+  if (names.empty() && missing.empty()) {
     TestResult t;
     t.name = kata.id + ".list";
     t.status = options.only_test.empty() || !error.empty() ? Status::Crash : Status::NotRun;
     t.message = !error.empty() ? error
                 : options.only_test.empty()
-                    ? "the test program lists no tests"
+                    ? "the test source names no tests"
                     : "kata " + kata.id + " has no test named '" + options.only_test + "'";
     t.summary = one_line(t.message);
     result.tests.push_back(t);
+  } else if (!error.empty()) {
+    for (const auto& name : names) {
+      TestResult t;
+      t.name = name;
+      t.status = Status::Crash;
+      t.message = error;
+      t.summary = one_line(error);
+      result.tests.push_back(t);
+    }
+    names.clear();
+  }
+  for (const auto& name : missing) {
+    TestResult t;
+    t.name = name;
+    t.status = Status::Fail;
+    t.message =
+        "the test program does not have this test, though its source does: was it renamed or "
+        "hidden by the kata's code (a #define of TEST or TEST_F)?";
+    t.summary = "missing from the test program (renamed or hidden?)";
+    result.tests.push_back(t);
+    if (events.on_test) events.on_test(t, false);
+  }
+
+  if (!voided.empty()) {  // nothing the tests would say could be believed: none runs
+    for (const auto& name : names) {
+      TestResult t;
+      t.name = name;
+      t.status = Status::Fail;
+      t.message = t.summary = voided;
+      result.tests.push_back(t);
+      if (events.on_test) events.on_test(t, false);
+    }
+    names.clear();
   }
 
   // Every test in its own process, several at once; the TSan run of a test follows its plain
@@ -228,6 +290,13 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
     }
     result.tests.push_back(t);
   }
+  // In the order of the test file, whatever became of each test.
+  const auto source_order = tests_named_in_source(paths.source_dir / kata.test_file());
+  auto index_of = [&](const TestResult& t) {
+    return std::find(source_order.begin(), source_order.end(), t.name) - source_order.begin();
+  };
+  std::stable_sort(result.tests.begin(), result.tests.end(),
+                   [&](const auto& a, const auto& b) { return index_of(a) < index_of(b); });
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   finish_kata(result, kata.headline_first);

@@ -1,11 +1,14 @@
 #include "gtest_runner.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -18,10 +21,13 @@ namespace tutor {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<std::string> list_tests(const fs::path& binary, std::string* error) {
+std::vector<std::string> list_tests(const fs::path& binary, std::string* error,
+                                    const Limits& limits) {
   RunRequest request;
   request.argv = {binary.string(), "--gtest_list_tests"};
   request.timeout = std::chrono::seconds(30);
+  request.limits = limits;
+  request.sandbox = true;
   RunResult r = run_command(request);
   if (!r.ok()) {
     if (error)
@@ -194,13 +200,18 @@ TestResult classify(const std::string& test, const RunResult& process,
     explained = output.substr(start, end == std::string::npos ? end : end - start) +
                 (explained.empty() ? "" : " " + explained);
   }
-  const std::string limit_note =
+  std::string limit_note =
       process.hit_process_limit
           ? fmt::format(
                 " The test hit its limit of {} processes and threads at once: is a child "
                 "forking again, or a loop starting processes that never end?",
                 run.limits.processes)
           : "";
+  if (process.hit_memory_limit && process.signal == SIGKILL)
+    limit_note += fmt::format(
+        " The test used up its {} MB of memory and the kernel killed it: memory allocated in a "
+        "loop that never ends, or a queue that only grows?",
+        run.limits.memory_mb);
 
   if (process.start_failed) {
     result.status = Status::Crash;
@@ -229,14 +240,21 @@ TestResult classify(const std::string& test, const RunResult& process,
   }
 
   // What GoogleTest itself recorded.
+  // Only the entry of the test that was asked for counts, and only if GoogleTest ran it to
+  // its end ("COMPLETED"; a GTEST_SKIP is "SKIPPED").
   bool found = false;
+  bool skipped = false;
   std::string failure;
   if (!gtest_json.empty()) {
     try {
       json report = json::parse(gtest_json);
       for (const auto& suite : report.value("testsuites", json::array())) {
         for (const auto& t : suite.value("testsuite", json::array())) {
+          // "*": a whole run (make check, make stress), where every test counts.
+          if (test != "*" && suite.value("name", "") + "." + t.value("name", "") != test) continue;
+          if (t.value("status", "") != "RUN") continue;
           found = true;
+          skipped = skipped || t.value("result", "") != "COMPLETED";
           for (const auto& f : t.value("failures", json::array())) {
             if (!failure.empty()) failure += "\n---\n";
             failure += f.value("failure", "");
@@ -258,6 +276,8 @@ TestResult classify(const std::string& test, const RunResult& process,
     result.message += "\nLast output:\n" + last_lines(output, 6);
     result.summary = fmt::format("crashed: {}", one_line(describe_signal(process.signal), 80));
     if (!explained.empty()) result.summary = "crashed: " + one_line(explained, 90);
+    if (process.hit_memory_limit && process.signal == SIGKILL)
+      result.summary = fmt::format("killed: it used up its {} MB of memory", run.limits.memory_mb);
     return result;
   }
   if (!failure.empty()) {
@@ -297,18 +317,72 @@ TestResult classify(const std::string& test, const RunResult& process,
     return result;
   }
   if (!found) {
-    result.status = Status::NotRun;
-    result.message = "GoogleTest ran no test by this name";
+    result.status = Status::Fail;
+    result.message =
+        "GoogleTest's report has no result for this test, though the process ended normally: "
+        "the test was renamed or hidden (a #define of TEST or TEST_F?), or something other than "
+        "GoogleTest wrote the report";
+    result.summary = "no result for this test in GoogleTest's report";
+    return result;
+  }
+  if (skipped) {
+    result.status = Status::Fail;
+    result.message = "the test was skipped (GTEST_SKIP), so it proved nothing";
     result.summary = result.message;
+    return result;
+  }
+  if (test != "*" && output.find("[       OK ] " + test + " (") == std::string::npos) {
+    // GoogleTest prints this line when the test ends well; a report that says PASS without it
+    // was written by something else (kata code forging its verdict).
+    result.status = Status::Fail;
+    result.message =
+        "GoogleTest's report says this test passed, but GoogleTest never printed that it did: the "
+        "report was written by something other than GoogleTest";
+    result.summary = "a report GoogleTest did not write";
     return result;
   }
   result.status = Status::Pass;
   return result;
 }
 
+namespace {
+
+// Run folders are named tutor-run.<pid of the tutor>.<random>. A tutor that was killed (kill -9,
+// a closed terminal) could not remove its own; the next run removes those whose tutor is gone.
+void remove_stale_run_folders() {
+  static std::once_flag done;
+  std::call_once(done, [] {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+      const std::string name = entry.path().filename().string();
+      int pid = 0;
+      if (std::sscanf(name.c_str(), "tutor-run.%d.", &pid) != 1 || pid <= 0) continue;
+      if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // its tutor still runs
+      fs::remove_all(entry.path(), ec);
+    }
+  });
+}
+
+// A report file holds a few KB. A test process may write anything there, so it is read only up
+// to a cap (a sparse file of 1 GiB once took the grader to 2 GB).
+std::string read_report(const fs::path& file) {
+  constexpr std::size_t kCap = 8 * 1024 * 1024;
+  std::ifstream in(file, std::ios::binary);
+  std::string text(kCap, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(kCap));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() == kCap) return "";  // too large to be GoogleTest's: counts as no report
+  return text;
+}
+
+}  // namespace
+
 TestResult run_test(const TestRun& run) {
-  // A private report file per run: GoogleTest writes it at exit.
-  std::string dir_template = (fs::temp_directory_path() / "tutor-run.XXXXXX").string();
+  remove_stale_run_folders();
+  // A private report folder per run, the only place the sandboxed test may write outside its own
+  // /tmp: GoogleTest writes its report there at exit.
+  std::string dir_template =
+      (fs::temp_directory_path() / fmt::format("tutor-run.{}.XXXXXX", getpid())).string();
   if (mkdtemp(dir_template.data()) == nullptr)
     throw TutorError(fmt::format("cannot make a temporary folder from {}: {}", dir_template,
                                  std::strerror(errno)),
@@ -316,24 +390,30 @@ TestResult run_test(const TestRun& run) {
   fs::path report = fs::path(dir_template) / "report.json";
 
   RunRequest request;
-  request.argv = {run.binary.string(), "--gtest_filter=" + run.test,
-                  "--gtest_output=json:" + report.string(), "--gtest_color=no"};
+  // The report's path goes in the environment, not on the command line that kata code can read
+  // in /proc/self/cmdline (reading the environment is a flagged construct too).
+  request.argv = {run.binary.string(), "--gtest_filter=" + run.test, "--gtest_color=no"};
+  request.extra_env["GTEST_OUTPUT"] = "json:" + report.string();
   for (const auto& a : run.extra_args) request.argv.push_back(a);
   request.timeout = run.timeout;
   request.limits = run.limits;
+  if (request.limits.cpu_seconds == 0) {
+    // Two busy cores for the whole time limit, and some more: a busy loop ends at the time
+    // limit anyway; this stops one that would outlive a lost grader.
+    request.limits.cpu_seconds = static_cast<int>(2 * run.timeout.count() / 1000 + 10);
+  }
+  request.sandbox = run.sandbox;
+  request.writable = {report.parent_path()};
   if (run.tsan) {
     // Report every race, not just the first, but do not stop at it: the JSON still gets written.
-    request.extra_env["TSAN_OPTIONS"] = "halt_on_error=0 exitcode=66 second_deadlock_stack=1";
+    // Every option is set here, by the grader: these override what a kata's own
+    // __tsan_default_options() returns (e.g. report_bugs=0, which would hide every race).
+    request.extra_env["TSAN_OPTIONS"] =
+        "report_bugs=1 halt_on_error=0 exitcode=66 second_deadlock_stack=1 "
+        "suppressions= ignore_noninstrumented_modules=0 log_path=stderr";
   }
   RunResult process = run_command(request);
-
-  std::string json_text;
-  {
-    std::ifstream in(report);
-    std::stringstream text;
-    text << in.rdbuf();
-    json_text = text.str();
-  }
+  const std::string json_text = read_report(report);
   std::error_code ec;
   fs::remove_all(report.parent_path(), ec);
   return classify(run.test, process, json_text, run);

@@ -15,11 +15,14 @@
 namespace tutor {
 
 // Test names ("Suite.Test") as the binary lists them. On failure returns nothing and sets
-// *error.
-std::vector<std::string> list_tests(const std::filesystem::path& binary, std::string* error);
+// *error. Kata code runs during the listing too, so it runs with the kata's limits and in the
+// sandbox; what it lists is only compared with the test source, never trusted on its own.
+std::vector<std::string> list_tests(const std::filesystem::path& binary, std::string* error,
+                                    const Limits& limits = {});
 
-// Test names read from the test source (TEST/TEST_F lines), for a kata that did not build:
-// the report still names every test it could not run.
+// Test names read from the test source (TEST/TEST_F lines): the tests a kata is graded on.
+// Kata code cannot change this list (a #define of TEST_F, a main of its own, a forged listing);
+// a test it hides or renames is graded FAIL.
 std::vector<std::string> tests_named_in_source(const std::filesystem::path& test_file);
 
 struct TestRun {
@@ -30,6 +33,9 @@ struct TestRun {
   bool tsan = false;                    // the binary is built with -fsanitize=thread
   std::filesystem::path source_dir;     // to shorten paths in messages
   std::vector<std::string> extra_args;  // e.g. --gtest_repeat=20 --gtest_shuffle
+  // Kata code runs in the sandbox; the project's own self-tests (trusted, and needing the
+  // build folder, cgroups and sandboxes of their own) do not.
+  bool sandbox = true;
 };
 
 TestResult run_test(const TestRun& run);

@@ -100,10 +100,15 @@ Manifest parse_manifest(const std::string& json_text) {
     kata.tsan = optional_field<bool>(k, "tsan", false, ctx);
     kata.points = optional_field<int>(k, "points", 10, ctx);
     kata.headline_first = optional_field<std::vector<std::string>>(k, "headline_first", {}, ctx);
+    kata.limits = kKataDefaultLimits;
     if (k.contains("limits") && !k["limits"].is_null()) {
       const json& lim = k["limits"];
-      kata.limits.processes = optional_field<int>(lim, "processes", 0, ctx + " limits");
-      kata.limits.cpu_seconds = optional_field<int>(lim, "cpu_seconds", 0, ctx + " limits");
+      const Limits d = kKataDefaultLimits;
+      kata.limits.processes = optional_field<int>(lim, "processes", d.processes, ctx + " limits");
+      kata.limits.cpu_seconds =
+          optional_field<int>(lim, "cpu_seconds", d.cpu_seconds, ctx + " limits");
+      kata.limits.memory_mb = optional_field<int>(lim, "memory_mb", d.memory_mb, ctx + " limits");
+      kata.limits.file_mb = optional_field<int>(lim, "file_mb", d.file_mb, ctx + " limits");
     }
     if (!ids.insert(kata.id).second)
       throw std::runtime_error(fmt::format("curriculum.json: kata id '{}' appears twice", kata.id));

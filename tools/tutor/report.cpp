@@ -1,12 +1,15 @@
 #include "report.hpp"
 
+#include <fcntl.h>
 #include <fmt/color.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -140,6 +143,7 @@ std::string results_json(const std::vector<KataResult>& katas, const std::string
                  {"duration", round3(k.seconds)},
                  {"points", round3(k.points)},
                  {"points_possible", k.points_possible},
+                 {"flags", k.flags},
                  {"tests", json::array()}};
     const double per_test =
         k.tests.empty() ? 0.0 : k.points_possible / static_cast<double>(k.tests.size());
@@ -222,19 +226,36 @@ std::string junit_xml(const std::vector<KataResult>& katas) {
 void write_file(const std::filesystem::path& file, const std::string& text) {
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
-  const std::string temporary = file.string() + fmt::format(".{}.tmp", getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out)
-      throw TutorError(fmt::format("cannot write {}", temporary),
-                       "Is the build folder writable, and is the disk full?");
+  // Written whole to a new file next to it, then renamed over it: a reader (or a grader killed
+  // half-way) sees the old file or the new one, never half of one. The temporary is created
+  // with O_EXCL | O_NOFOLLOW, and rename() replaces a symbolic link at `file` instead of writing
+  // through it: a link planted there cannot make the tutor write into a file of its choosing.
+  const std::string temporary =
+      file.string() + fmt::format(".{}.{}.tmp", getpid(), std::hash<std::string>{}(text) % 100000);
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    unlink(temporary.c_str());  // left by a tutor killed while writing
+    fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
+  bool written = fd >= 0;
+  for (std::size_t done = 0; written && done < text.size();) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    if (written) done += static_cast<std::size_t>(n);
+  }
+  if (fd >= 0) close(fd);
+  if (!written) {
+    unlink(temporary.c_str());
+    throw TutorError(fmt::format("cannot write {}: {}", temporary, std::strerror(errno)),
+                     "Is the build folder writable, and is the disk full?");
   }
   std::filesystem::rename(temporary, file, ec);
-  if (ec)
+  if (ec) {
+    unlink(temporary.c_str());
     throw TutorError(fmt::format("cannot replace {}: {}", file.string(), ec.message()),
                      "Is the build folder writable?");
+  }
 }
 
 }  // namespace tutor

@@ -33,6 +33,10 @@ struct KataResult {
   double seconds = 0;
   int points_possible = 0;
   double points = 0;  // earned: points_possible * passed / total
+  // What an instructor should look at (an edited test, a file the manifest does not list, a
+  // construct that tampers with grading, a test the binary listed that the source lacks). A
+  // flag changes no verdict: it makes an attempt to game the grade visible.
+  std::vector<std::string> flags;
 
   int passed() const;
   int failed() const;  // every test that is not PASS, including NOT RUN after a build error

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "errors.hpp"
+#include "report.hpp"
+
 namespace tutor {
 
 using nlohmann::json;
@@ -45,21 +48,11 @@ void State::set_last_status(const std::string& kata, const std::string& status) 
 
 void State::save() const {
   json root = {{"hints_shown", hints_}, {"last_status", status_}};
-  std::error_code ec;
-  std::filesystem::create_directories(file_.parent_path(), ec);
-  const auto temporary = file_.string() + fmt::format(".{}.tmp", getpid());
-  {
-    std::ofstream out(temporary);
-    out << root.dump(2) << "\n";
-    if (!out) {
-      fmt::print(stderr, "tutor: warning: could not write {} (hints and progress are not saved)\n",
-                 temporary);
-      return;
-    }
+  try {
+    write_file(file_, root.dump(2) + "\n");
+  } catch (const TutorError& e) {
+    fmt::print(stderr, "tutor: warning: {} (hints and progress are not saved)\n", e.what());
   }
-  std::filesystem::rename(temporary, file_, ec);
-  if (ec)
-    fmt::print(stderr, "tutor: warning: could not write {}: {}\n", file_.string(), ec.message());
 }
 
 }  // namespace tutor

@@ -17,98 +17,14 @@
 #include <mutex>
 #include <sstream>
 
+#include "cgroup.hpp"
+#include "sandbox.hpp"
+
 namespace tutor {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A pids cgroup (v1 or v2) that caps how many tasks the test may have at once. Root can
-// ignore RLIMIT_NPROC, so a cgroup is the only cap that holds for everybody; where none can
-// be made (not root, no cgroup fs) we fall back to RLIMIT_NPROC, which holds for non-root.
-class PidsCgroup {
- public:
-  explicit PidsCgroup(int max_tasks) {
-    if (max_tasks <= 0) return;
-    static std::atomic<int> counter{0};
-    const std::string name = fmt::format("concurrency-katas-{}-{}", getpid(), counter++);
-    for (const char* base : {"/sys/fs/cgroup/pids", "/sys/fs/cgroup"}) {
-      std::filesystem::path dir = std::filesystem::path(base) / name;
-      if (!std::filesystem::exists(std::filesystem::path(base) / "cgroup.procs")) continue;
-      if (mkdir(dir.c_str(), 0755) != 0) continue;
-      if (write_file(dir / "pids.max", std::to_string(max_tasks))) {
-        dir_ = dir;
-        procs_file_ = (dir / "cgroup.procs").string();
-        return;
-      }
-      rmdir(dir.c_str());
-    }
-  }
-  ~PidsCgroup() {
-    if (dir_.empty()) return;
-    kill_all();
-    for (int i = 0; i < 200 && rmdir(dir_.c_str()) != 0; ++i) usleep(10000);
-  }
-  PidsCgroup(const PidsCgroup&) = delete;
-  PidsCgroup& operator=(const PidsCgroup&) = delete;
-
-  bool active() const { return !dir_.empty(); }
-  // Called in the child between fork and exec: only async-signal-safe calls.
-  void enter_from_child() const {
-    if (dir_.empty()) return;
-    int fd = open(procs_file_.c_str(), O_WRONLY);
-    if (fd < 0) return;
-    char buf[32];
-    int n = 0;
-    pid_t pid = getpid();
-    char digits[16];
-    int d = 0;
-    do {
-      digits[d++] = static_cast<char>('0' + pid % 10);
-      pid /= 10;
-    } while (pid > 0);
-    while (d > 0) buf[n++] = digits[--d];
-    (void)!write(fd, buf, static_cast<size_t>(n));
-    close(fd);
-  }
-  // Kills every task still in the group (including ones that left our process group).
-  int kill_all() const {
-    if (dir_.empty()) return 0;
-    int killed = 0;
-    for (int round = 0; round < 100; ++round) {
-      std::ifstream procs(dir_ / "cgroup.procs");
-      pid_t pid;
-      int seen = 0;
-      while (procs >> pid) {
-        ++seen;
-        kill(pid, SIGKILL);
-      }
-      if (seen == 0) break;
-      if (round == 0) killed = seen;
-      usleep(10000);
-    }
-    return killed;
-  }
-  bool limit_was_hit() const {
-    if (dir_.empty()) return false;
-    std::ifstream events(dir_ / "pids.events");
-    std::string key;
-    long count = 0;
-    while (events >> key >> count)
-      if (key == "max") return count > 0;
-    return false;
-  }
-
- private:
-  static bool write_file(const std::filesystem::path& file, const std::string& text) {
-    std::ofstream out(file);
-    out << text;
-    out.flush();
-    return static_cast<bool>(out);
-  }
-  std::filesystem::path dir_;
-  std::string procs_file_;  // ready before fork: the child may not allocate
-};
 
 void append_capped(std::string& out, const char* data, std::size_t n, std::size_t cap,
                    std::size_t& dropped) {
@@ -194,6 +110,8 @@ std::string describe_signal(int sig) {
              "test itself, e.g. through a wrong pid)";
     case SIGXCPU:
       return "SIGXCPU (CPU time limit exceeded: a busy loop that never ends?)";
+    case SIGXFSZ:
+      return "SIGXFSZ (file size limit exceeded: a file written without end?)";
     case SIGPIPE:
       return "SIGPIPE (wrote to a pipe whose reading end was closed)";
     case SIGTERM:
@@ -207,11 +125,18 @@ std::string describe_signal(int sig) {
 RunResult run_command(const RunRequest& request) {
   RunResult result;
   const auto started = Clock::now();
-  PidsCgroup cgroup(request.limits.processes);
+  const bool in_sandbox = request.sandbox && sandbox_support().available;
+  result.sandboxed = in_sandbox;
+  const int max_tasks = request.limits.processes > 0
+                            ? request.limits.processes + (in_sandbox ? kSandboxOwnTasks : 0)
+                            : 0;
+  Cgroup cgroup(max_tasks, static_cast<long long>(request.limits.memory_mb) * 1024 * 1024);
 
   // Build argv/envp before fork: the child may only make async-signal-safe calls.
+  const std::vector<std::string> command =
+      in_sandbox ? sandboxed(request.argv, request.writable) : request.argv;
   std::vector<char*> argv;
-  for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -241,7 +166,7 @@ RunResult run_command(const RunRequest& request) {
     result.output = fmt::format("could not create a pipe: {}", strerror(errno));
     return result;
   }
-  const bool use_rlimit_nproc = request.limits.processes > 0 && !cgroup.active();
+  const bool use_rlimit_nproc = request.limits.processes > 0 && !cgroup.caps_tasks();
 
   pid_t pid = fork();
   if (pid < 0) {
@@ -262,6 +187,11 @@ RunResult run_command(const RunRequest& request) {
       rlimit lim{static_cast<rlim_t>(request.limits.cpu_seconds),
                  static_cast<rlim_t>(request.limits.cpu_seconds + 1)};
       setrlimit(RLIMIT_CPU, &lim);
+    }
+    if (request.limits.file_mb > 0) {
+      const rlim_t bytes = static_cast<rlim_t>(request.limits.file_mb) * 1024 * 1024;
+      rlimit lim{bytes, bytes};
+      setrlimit(RLIMIT_FSIZE, &lim);
     }
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
@@ -323,7 +253,8 @@ RunResult run_command(const RunRequest& request) {
     killpg(pid, SIGKILL);
   }
   result.leftovers_killed += cgroup.kill_all();
-  result.hit_process_limit = cgroup.limit_was_hit();
+  result.hit_process_limit = cgroup.task_limit_hit();
+  result.hit_memory_limit = cgroup.memory_limit_hit();
   // Drain what is left in the pipe; stop after a moment if an escaped process still holds it.
   const auto drain_until = Clock::now() + std::chrono::milliseconds(300);
   while (pipe_open && Clock::now() < drain_until) {
@@ -344,6 +275,11 @@ RunResult run_command(const RunRequest& request) {
   } else if (!result.timed_out) {
     if (WIFEXITED(status)) {
       result.exit_code = WEXITSTATUS(status);
+      // bwrap exits with 128 + N when a signal N ended the command it ran.
+      if (in_sandbox && result.exit_code > 128 && result.exit_code < 128 + NSIG) {
+        result.signal = result.exit_code - 128;
+        result.exit_code = -1;
+      }
     } else if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
     }

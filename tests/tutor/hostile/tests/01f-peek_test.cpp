@@ -1,0 +1,10 @@
+// The hostile course: a kata that must end as a BUILD ERROR, within the build's limits.
+#include <gtest/gtest.h>
+
+#include "answer.hpp"
+
+namespace {
+
+TEST(Build, Compiles) { EXPECT_EQ(hostile::answer(), 42); }
+
+}  // namespace
