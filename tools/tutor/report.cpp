@@ -101,6 +101,22 @@ void Table::details(const std::vector<KataResult>& katas) const {
   std::fflush(out_);
 }
 
+void Table::flags(const std::vector<KataResult>& katas) const {
+  bool any = false;
+  for (const auto& k : katas) {
+    for (const auto& flag : k.flags) {
+      if (!any)
+        fmt::print(out_,
+                   "\nFlagged (what would game the grade rather than solve the kata; a flag "
+                   "changes no verdict unless it says so):\n");
+      any = true;
+      fmt::print(out_, "  {}  {}\n", k.id, flag);
+    }
+  }
+  if (any) fmt::print(out_, "\n");
+  std::fflush(out_);
+}
+
 void Table::totals(const std::vector<KataResult>& katas) const {
   Totals t = totals_of(katas);
   fmt::print(out_, "katas: {} of {} pass · points: {} of {}\n", t.katas_passed, t.katas_total,

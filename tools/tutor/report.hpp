@@ -29,6 +29,8 @@ class Table {
   void row(const KataResult& kata) const;
   // Full messages of everything that did not pass.
   void details(const std::vector<KataResult>& katas) const;
+  // What integrity checks flagged, kata by kata (nothing when nothing was flagged).
+  void flags(const std::vector<KataResult>& katas) const;
   // Katas and points, then the closing line "N passed, N failed" (tests), which comes last.
   void totals(const std::vector<KataResult>& katas) const;
 

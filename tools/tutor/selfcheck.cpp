@@ -299,7 +299,7 @@ Block check_framework(const Paths& paths) {
     TestRun run;
     run.binary = paths.binary(all[i].target);
     run.test = all[i].test;
-    run.timeout = std::chrono::seconds(120);
+    run.timeout = std::chrono::seconds(300);  // a bound: the watch tests wait up to 150 s
     run.source_dir = paths.source_dir;
     run.tsan = all[i].target.ends_with(".tsan");
     run.sandbox = false;  // trusted code that needs the build folder and cgroups

@@ -89,6 +89,33 @@ class RunningGroup {
   int slot_ = -1;
 };
 
+// Grading works without a sandbox or cgroups, with less protection: said once per tutor run,
+// on stderr, so that it is seen and not repeated for every test.
+void say_once_what_protection_is_missing(const Limits& limits) {
+  static std::once_flag said;
+  std::call_once(said, [&] {
+    std::string missing;
+    if (!sandbox_support().available)
+      missing += fmt::format(
+          "  - no sandbox: {}. Tests run as you, see every process you own and can write your "
+          "files; kill(-1), kill(0) and a signal to a reaped child are still refused by testkit, "
+          "and leftover processes are killed by process group.\n",
+          sandbox_support().missing);
+    if (limits.processes > 0 || limits.memory_mb > 0) {
+      Cgroup probe(limits.processes, static_cast<long long>(limits.memory_mb) << 20);
+      if (limits.processes > 0 && !probe.caps_tasks())
+        missing +=
+            "  - no pids cgroup (not root, or no cgroup file system): processes are capped "
+            "by RLIMIT_NPROC, which does not hold for root.\n";
+      if (limits.memory_mb > 0 && !probe.caps_memory())
+        missing += "  - no memory cgroup: a test's memory is not capped.\n";
+    }
+    if (!missing.empty())
+      fmt::print(stderr, "tutor: grading here runs with less protection than it could:\n{}",
+                 missing);
+  });
+}
+
 }  // namespace
 
 std::string describe_signal(int sig) {
@@ -126,6 +153,7 @@ RunResult run_command(const RunRequest& request) {
   RunResult result;
   const auto started = Clock::now();
   const bool in_sandbox = request.sandbox && sandbox_support().available;
+  if (request.sandbox) say_once_what_protection_is_missing(request.limits);
   result.sandboxed = in_sandbox;
   const int max_tasks = request.limits.processes > 0
                             ? request.limits.processes + (in_sandbox ? kSandboxOwnTasks : 0)

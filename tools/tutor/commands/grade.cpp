@@ -6,22 +6,29 @@
 // totals and the closing line "N passed, N failed", and write results.json and junit.xml.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 
+#include "../class_grading.hpp"
 #include "../commands.hpp"
 #include "../console.hpp"
 #include "../errors.hpp"
 #include "../jobs.hpp"
 #include "../report.hpp"
 #include "../state.hpp"
+#include "../workspace.hpp"
 
 namespace tutor {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct GradeArgs {
   std::string katas;
   std::string test;
+  std::string tests_from;  // a trusted checkout whose tests, manifest and build files count
+  std::string class_folder;
 };
 
 void print_test_line(const TestResult& t, bool under_tsan) {
@@ -90,6 +97,7 @@ int grade_one(Context& context, const Kata& kata, const std::string& test) {
   Table table(stdout);
   table.header();
   table.row(result);
+  table.flags(results);
   if (test.empty()) remember(context, results);  // one test alone says little of the kata
   write_reports(context, results);
   table.totals(results);
@@ -108,7 +116,31 @@ int grade_many(Context& context, const std::vector<const Kata*>& katas) {
   auto results = grade_katas(katas, context.manifest().katas.size(), context.paths, options,
                              [&](const KataResult& k) { table.row(k); });
   table.details(results);
+  table.flags(results);
   remember(context, results);
+  write_reports(context, results);
+  table.totals(results);
+  return totals_of(results).tests_failed == 0 ? 0 : 1;
+}
+
+// The learner's checkout (this course) graded against a trusted checkout's tests.
+int grade_against_trusted(Context& context, const fs::path& trusted, const std::string& wanted) {
+  const Manifest manifest = load_manifest(trusted / "curriculum.json");
+  const auto katas = select_katas(manifest, wanted);
+  fmt::print(
+      "Grading the katas of {} against the trusted tests of {}: only the files curriculum.json "
+      "lists for each kata are taken from the checkout.\n\n",
+      context.paths.source_dir.string(), trusted.string());
+  std::fflush(stdout);
+  Workspace ws = prepare_workspace(trusted, manifest, context.paths.source_dir,
+                                   context.paths.state_dir / "trusted-grading");
+  auto results = grade_workspace(ws, katas, manifest.katas.size());
+  Table table(stdout);
+  table.header();
+  for (const auto& r : results) table.row(r);
+  table.details(results);
+  for (const auto& flag : ws.flags) fmt::print("\nFlagged: {}", flag);
+  table.flags(results);
   write_reports(context, results);
   table.totals(results);
   return totals_of(results).tests_failed == 0 ? 0 : 1;
@@ -121,7 +153,29 @@ void add_grade_command(CLI::App& app, Context& context) {
   auto* command = app.add_subcommand("grade", "grade the katas (make test)");
   command->add_option("--kata", args->katas, "one kata id, or several separated by commas");
   command->add_option("--test", args->test, "one test of that kata (its name)");
+  command->add_option("--tests-from", args->tests_from,
+                      "grade against this trusted checkout's tests (only the kata files count)");
+  command->add_option("--class", args->class_folder,
+                      "grade every learner's checkout in this folder (against --tests-from, "
+                      "else this course)");
   command->callback([&context, args] {
+    if (!args->class_folder.empty()) {
+      ClassOptions options;
+      options.folder = args->class_folder;
+      options.trusted =
+          args->tests_from.empty() ? context.paths.source_dir : fs::path(args->tests_from);
+      options.work_dir = context.paths.state_dir / "class";
+      options.only_katas = args->katas;
+      const auto learners = grade_class(options);
+      const bool all_graded = std::all_of(learners.begin(), learners.end(),
+                                          [](const auto& l) { return l.error.empty(); });
+      context.exit_code = all_graded ? 0 : 1;
+      return;
+    }
+    if (!args->tests_from.empty()) {
+      context.exit_code = grade_against_trusted(context, args->tests_from, args->katas);
+      return;
+    }
     auto katas = select_katas(context.manifest(), args->katas);
     if (!args->test.empty() && katas.size() != 1)
       throw TutorError("TEST= names a test of one kata",
