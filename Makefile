@@ -1,6 +1,7 @@
 # The front door. Everything here is a thin wrapper: CMake builds, the tutor grades.
 #   make start                   set up, build, and show the next kata to work on
-#   make test [KATA=01a] [TEST=Name]   grade your katas (verdicts, build/results.json, junit.xml)
+#   make test [KATA=01a] [TEST=Name] [SANITIZE=thread]   grade your katas (verdicts,
+#                                build/results.json, junit.xml); SANITIZE=thread: under TSan too
 #   make hint KATA=01a           the next hint        make reset KATA=01a   restore the starter
 #   make solution KATA=01a       the solution, once the kata passes (FORCE=1 to insist)
 #   make lesson N=01             run a lesson's demos  make bench   the measured tables
@@ -48,7 +49,7 @@ start: tutor
 	@$(TUTOR) start
 
 test: tutor
-	@$(TUTOR) grade $(if $(KATA),--kata $(KATA)) $(if $(TEST),--test $(TEST))
+	@$(TUTOR) grade $(if $(KATA),--kata $(KATA)) $(if $(TEST),--test $(TEST)) $(if $(SANITIZE),--sanitize $(SANITIZE))
 
 check: tutor
 	@$(TUTOR) check $(if $(KATA),--kata $(KATA))

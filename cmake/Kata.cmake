@@ -5,8 +5,8 @@
 # For kata <id> with folder <dir> it makes:
 #   <prefix>kata.<id>           tests/<dir>_test.cpp built against katas/<dir>/  (the learner's)
 #   <prefix>solution.<id>       the same test built against solutions/<dir>/
-#   <prefix>kata.<id>.tsan      } with -fsanitize=thread, when the manifest flags the kata "tsan"
-#   <prefix>solution.<id>.tsan  }
+#   <prefix>kata.<id>.tsan      } with -fsanitize=thread (built by default only when the
+#   <prefix>solution.<id>.tsan  }  manifest flags the kata "tsan"; SANITIZE=thread asks for any)
 #   <prefix>kata.<id>.both, <prefix>solution.<id>.both   both binaries of one side, side by side
 #   <prefix>katas.all, <prefix>solutions.all             every kata's binaries (one goal:
 #                                       parallel, and with -k a kata that does not compile
@@ -96,18 +96,19 @@ function(add_kata id dir tsan)
     add_custom_target(${p}${side}.${id}.both)
     add_dependencies(${p}${side}.${id}.both ${p}${side}.${id})
     add_dependencies(${p}${side}s.all ${p}${side}.${id}.both)
+    # Every kata has a TSan twin (make test KATA=<id> SANITIZE=thread builds it on demand); only
+    # a flagged kata's twin belongs to its .both goal and to `all`.
+    _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}"
+                      "${ARG_FILES}")
     if(tsan)
-      _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}"
-                        "${ARG_FILES}")
       add_dependencies(${p}${side}.${id}.both ${p}${side}.${id}.tsan)
+    else()
+      set_target_properties(${p}${side}.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
     endif()
   endforeach()
   # The learner's targets stay out of `all`: a kata that does not compile yet must not stop the
   # build of everything else. The tutor builds them (katas.all with keep-going, then one by one).
-  set_target_properties(${p}kata.${id} PROPERTIES EXCLUDE_FROM_ALL ON)
-  if(tsan)
-    set_target_properties(${p}kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
-  endif()
+  set_target_properties(${p}kata.${id} ${p}kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
   if(p)  # a fixture course is built only when its tests ask for it
     foreach(suffix "" .tsan)
       if(TARGET ${p}solution.${id}${suffix})

@@ -141,7 +141,9 @@ std::vector<LearnerResult> grade_class(const ClassOptions& options) {
                      "Put one checkout of the course per learner in it (e.g. cloned by name).");
 
   const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-  const std::size_t at_once = static_cast<std::size_t>(std::max(1L, cores / 2 + cores % 2));
+  // As many learners at once as there are cores: each one's build is parallel, but its tests
+  // mostly wait, and the test processes of all learners share the tutor's job slots.
+  const std::size_t at_once = static_cast<std::size_t>(cores);
   fmt::print(
       "Grading {} learners against the trusted tests of {} ({} at a time; each test in a "
       "sandbox, with its limits).\n\n",

@@ -134,7 +134,7 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   result.points_possible = kata.points;
   result.file = fmt::format("{}/{}/{}", options.variant == Variant::Kata ? "katas" : "solutions",
                             kata.dir, kata.files.front());
-  const bool tsan = options.with_tsan && kata.tsan;
+  const bool tsan = (options.with_tsan && kata.tsan) || options.force_tsan;
   const auto started = std::chrono::steady_clock::now();
   const std::string side = options.variant == Variant::Kata ? "katas" : "solutions";
   std::string voided;  // why no test can be trusted, if so

@@ -42,10 +42,15 @@ std::string read_all(const fs::path& file) {
 void copy_if_changed(const fs::path& from, const fs::path& to) {
   const std::string content = read_all(from);
   std::error_code ec;
-  if (fs::exists(to, ec) && !fs::is_symlink(to, ec) && read_all(to) == content) return;
+  const auto mode = fs::status(from, ec).permissions();  // tools/sandbox/compile must stay runnable
+  if (fs::exists(to, ec) && !fs::is_symlink(to, ec) && read_all(to) == content) {
+    fs::permissions(to, mode, ec);
+    return;
+  }
   fs::create_directories(to.parent_path());
   fs::remove(to, ec);
   std::ofstream(to, std::ios::binary) << content;
+  fs::permissions(to, mode, ec);
 }
 
 void copy_tree_if_changed(const fs::path& from, const fs::path& to) {

@@ -29,6 +29,7 @@ struct GradeArgs {
   std::string test;
   std::string tests_from;  // a trusted checkout whose tests, manifest and build files count
   std::string class_folder;
+  std::string sanitize;  // "thread": every kata's passing tests run again under TSan
 };
 
 void print_test_line(const TestResult& t, bool under_tsan) {
@@ -55,18 +56,21 @@ void write_reports(Context& context, const std::vector<KataResult>& results) {
   fmt::print("\nReports: {} and {}\n", json_file.string(), junit_file.string());
 }
 
-int grade_one(Context& context, const Kata& kata, const std::string& test) {
+int grade_one(Context& context, const Kata& kata, const std::string& test, bool force_tsan) {
   fmt::print("{}\n", bold(fmt::format("Kata {} · {}", kata.id, kata.title)));
   fmt::print("  katas/{}/{}{}\n", kata.dir, kata.files.front(),
-             kata.tsan ? "   (a race kata: tests that pass run again under ThreadSanitizer, "
-                         "which can only turn a PASS into a FAIL)"
-                       : "");
+             kata.tsan    ? "   (a race kata: tests that pass run again under ThreadSanitizer, "
+                            "which can only turn a PASS into a FAIL)"
+             : force_tsan ? "   (SANITIZE=thread: tests that pass run again under "
+                            "ThreadSanitizer, which can only turn a PASS into a FAIL)"
+                          : "");
   std::fflush(stdout);
   // Every test of this kata at once, however many: most of them wait, and a kata whose code
   // hangs then costs one deadline, not one per test.
   JobSlots::set_size(64);
   GradeOptions options;
   options.only_test = test;
+  options.force_tsan = force_tsan;
   GradeEvents events;
   bool tsan_heading = false;
   events.on_note = [](const std::string& note) {
@@ -105,7 +109,7 @@ int grade_one(Context& context, const Kata& kata, const std::string& test) {
   return result.status == Status::Pass ? 0 : 1;
 }
 
-int grade_many(Context& context, const std::vector<const Kata*>& katas) {
+int grade_many(Context& context, const std::vector<const Kata*>& katas, bool force_tsan) {
   fmt::print(
       "Grading {} kata(s) in katas/: each test alone, with its time limit (race katas also "
       "under ThreadSanitizer).\n\n",
@@ -113,6 +117,7 @@ int grade_many(Context& context, const std::vector<const Kata*>& katas) {
   Table table(stdout);
   table.header();
   GradeOptions options;
+  options.force_tsan = force_tsan;
   auto results = grade_katas(katas, context.manifest().katas.size(), context.paths, options,
                              [&](const KataResult& k) { table.row(k); });
   table.details(results);
@@ -155,6 +160,8 @@ void add_grade_command(CLI::App& app, Context& context) {
   command->add_option("--test", args->test, "one test of that kata (its name)");
   command->add_option("--tests-from", args->tests_from,
                       "grade against this trusted checkout's tests (only the kata files count)");
+  command->add_option("--sanitize", args->sanitize,
+                      "thread: run every kata's passing tests again under ThreadSanitizer");
   command->add_option("--class", args->class_folder,
                       "grade every learner's checkout in this folder (against --tests-from, "
                       "else this course)");
@@ -180,8 +187,14 @@ void add_grade_command(CLI::App& app, Context& context) {
     if (!args->test.empty() && katas.size() != 1)
       throw TutorError("TEST= names a test of one kata",
                        "Say which kata too: make test KATA=02a TEST=LeavesNoZombiesBehind");
-    context.exit_code = katas.size() == 1 ? grade_one(context, *katas.front(), args->test)
-                                          : grade_many(context, katas);
+    if (!args->sanitize.empty() && args->sanitize != "thread")
+      throw TutorError(fmt::format("SANITIZE={} is not a sanitizer the tutor runs", args->sanitize),
+                       "Use SANITIZE=thread (ThreadSanitizer: data races and lock-order "
+                       "inversions).");
+    const bool force_tsan = args->sanitize == "thread";
+    context.exit_code = katas.size() == 1
+                            ? grade_one(context, *katas.front(), args->test, force_tsan)
+                            : grade_many(context, katas, force_tsan);
   });
 }
 
