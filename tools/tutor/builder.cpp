@@ -22,7 +22,8 @@ namespace tutor {
 
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going,
-                          const std::function<void(int, int)>& on_progress) {
+                          const std::function<void(int, int)>& on_progress,
+                          std::chrono::seconds time_limit) {
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   const int jobs = cores > 0 ? static_cast<int>(cores) : 2;
   RunRequest request;
@@ -35,7 +36,7 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
     request.argv.push_back("-k");
     if (std::filesystem::exists(build_dir / "build.ninja")) request.argv.push_back("0");
   }
-  request.timeout = std::chrono::minutes(20);
+  request.timeout = time_limit;
   request.max_output = 2 * 1024 * 1024;
   if (on_progress) {
     // Ninja prints "[12/40] ..." and make "[ 30%] ..." at the start of a line.
@@ -71,7 +72,12 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
   result.seconds = r.seconds;
   if (!result.ok) {
     result.first_error = first_compiler_error(result.output, TUTOR_SOURCE_DIR);
-    if (r.timed_out) result.first_error = "the build did not finish within 20 minutes";
+    if (r.timed_out)
+      result.first_error = fmt::format(
+          "the build did not finish within {} s, so it was stopped: is there code the compiler "
+          "cannot finish (templates or constexpr that recurse without end, an #include of "
+          "something endless)?",
+          time_limit.count());
   }
   return result;
 }

@@ -1,6 +1,7 @@
 // Builds CMake targets and turns a compiler's wall of text into the one error that matters.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -18,9 +19,13 @@ struct BuildResult {
 // `cmake --build <build_dir> --target <targets...>`. keep_going builds all it can.
 // Builds run one at a time (a lock inside); `jobs` is the build tool's own parallelism.
 // `on_progress(done, total)` is called as the build tool reports steps, where it does.
+// `time_limit` bounds the build itself (not the wait for the lock): one kata's build gets
+// kKataBuildLimit, so that code the compiler cannot finish costs only that kata.
+inline constexpr std::chrono::seconds kKataBuildLimit{150};
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going = false,
-                          const std::function<void(int, int)>& on_progress = {});
+                          const std::function<void(int, int)>& on_progress = {},
+                          std::chrono::seconds time_limit = std::chrono::minutes(20));
 
 // The first compiler or linker error in `output`, with the two lines after it (the source
 // line and the caret), paths relative to `source_dir`.

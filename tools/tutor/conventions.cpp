@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "integrity.hpp"
 #include "subprocess.hpp"
 
 namespace tutor {
@@ -172,6 +173,18 @@ Convention hints(const Manifest& manifest) {
   return c;
 }
 
+// The grader flags constructs that game a grade (integrity.hpp); a starter or a solution must
+// never be flagged, or every learner who keeps it would be.
+Convention unflagged(const Manifest& manifest, const fs::path& source_dir) {
+  Convention c{"no starter or solution uses what the grader flags as gaming the grade", {}};
+  for (const auto& kata : manifest.katas)
+    for (const char* side : {"katas", "solutions"})
+      for (const auto& finding : inspect_kata_files(kata, source_dir / side / kata.dir,
+                                                    fmt::format("{}/{}", side, kata.dir)))
+        c.problems.push_back(finding.text);
+  return c;
+}
+
 }  // namespace
 
 std::vector<Convention> check_conventions(const Manifest& manifest, const fs::path& source_dir) {
@@ -182,7 +195,8 @@ std::vector<Convention> check_conventions(const Manifest& manifest, const fs::pa
           todos(manifest, source_dir),
           titles(manifest, source_dir),
           ownership(manifest, source_dir),
-          hints(manifest)};
+          hints(manifest),
+          unflagged(manifest, source_dir)};
 }
 
 }  // namespace tutor

@@ -88,9 +88,10 @@ class KataBuild {
     // The plain binary first, alone: compiled side by side with its TSan twin it took ~4 s to
     // appear instead of ~2.5 s (2 cores). The TSan twin follows while the plain tests run.
     build_ = std::async(std::launch::async, [dir = paths.build_dir, plain, tsan] {
-      BuildResult first = build_targets(dir, {plain}, /*keep_going=*/false);
+      BuildResult first = build_targets(dir, {plain}, /*keep_going=*/false, {}, kKataBuildLimit);
       if (!first.ok || !tsan) return first;
-      BuildResult second = build_targets(dir, {plain + ".tsan"}, /*keep_going=*/false);
+      BuildResult second =
+          build_targets(dir, {plain + ".tsan"}, /*keep_going=*/false, {}, kKataBuildLimit);
       second.seconds += first.seconds;
       return second;
     });

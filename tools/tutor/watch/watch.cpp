@@ -440,7 +440,7 @@ void Loop::start_build_output() {
   dirty_ = true;
   const std::string target = target_name(paths_, Variant::Kata, manifest_.katas[current_]);
   jobs_.start([this, target](const JobRunner::Post& post, const std::atomic<bool>&) {
-    BuildResult built = build_targets(paths_.build_dir, {target});
+    BuildResult built = build_targets(paths_.build_dir, {target}, false, {}, kKataBuildLimit);
     Event e = event_of(Event::Kind::Output);
     e.text = shorten_paths(built.output, paths_.source_dir);
     post(std::move(e));
