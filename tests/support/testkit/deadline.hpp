@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,13 +30,13 @@ inline const char* const kUsualHangCauses =
     "Something is waiting for an event that never comes: a join on a thread that never ends, a "
     "lock that is never released, or a wait that nobody notifies.";
 
-// Calls fn() and returns its result, or ends the test process with the message
-// "[testkit] TIMEOUT: <what> did not finish within <deadline>. <hint>" if fn has not returned
-// by then. Give a `hint` that names this kata's likely causes. Exceptions reach the caller.
-template <typename Fn>
-auto finishes_within(std::chrono::milliseconds deadline, const std::string& what, Fn&& fn,
-                     const std::string& hint = kUsualHangCauses) -> decltype(fn()) {
-  using Result = decltype(fn());
+namespace detail {
+
+// The part of finishes_within that does not depend on fn's type: compiled once per test file,
+// however many calls it has. (A template body with a std::thread and a timed wait, instantiated
+// for every lambda, was most of a test file's compile time: the learner waits for it.)
+inline void run_within(std::chrono::milliseconds deadline, const std::string& what,
+                       const std::function<void()>& body, const std::string& hint) {
   struct Shared {
     std::mutex mutex;
     std::condition_variable done_cv;
@@ -43,15 +44,9 @@ auto finishes_within(std::chrono::milliseconds deadline, const std::string& what
     std::exception_ptr error;
   };
   auto shared = std::make_shared<Shared>();
-  std::conditional_t<std::is_void_v<Result>, int, std::optional<Result>> result{};
-
-  std::thread runner([&, shared] {
+  std::thread runner([&body, shared] {
     try {
-      if constexpr (std::is_void_v<Result>) {
-        fn();
-      } else {
-        result.emplace(fn());
-      }
+      body();
     } catch (...) {
       shared->error = std::current_exception();
     }
@@ -59,7 +54,6 @@ auto finishes_within(std::chrono::milliseconds deadline, const std::string& what
     shared->done = true;
     shared->done_cv.notify_all();
   });
-
   {
     std::unique_lock lock(shared->mutex);
     if (!shared->done_cv.wait_for(lock, deadline, [&] { return shared->done; })) {
@@ -71,7 +65,26 @@ auto finishes_within(std::chrono::milliseconds deadline, const std::string& what
   }
   runner.join();
   if (shared->error) std::rethrow_exception(shared->error);
-  if constexpr (!std::is_void_v<Result>) return std::move(*result);
+}
+
+}  // namespace detail
+
+// Calls fn() and returns its result, or ends the test process with the message
+// "[testkit] TIMEOUT: <what> did not finish within <deadline>. <hint>" if fn has not returned
+// by then. Give a `hint` that names this kata's likely causes. Exceptions reach the caller.
+template <typename Fn>
+auto finishes_within(std::chrono::milliseconds deadline, const std::string& what, Fn&& fn,
+                     const std::string& hint = kUsualHangCauses) -> decltype(fn()) {
+  using Result = decltype(fn());
+  if constexpr (std::is_void_v<Result>) {
+    detail::run_within(
+        deadline, what, [&fn] { fn(); }, hint);
+  } else {
+    std::optional<Result> result;
+    detail::run_within(
+        deadline, what, [&] { result.emplace(fn()); }, hint);
+    return std::move(*result);
+  }
 }
 
 }  // namespace testkit
