@@ -39,9 +39,9 @@ void prebuild(Variant variant, const std::vector<const Kata*>& katas, const Path
 
 struct GradeOptions {
   Variant variant = Variant::Kata;
-  bool with_tsan = true;  // flagged katas: every test that passes runs again under TSan
+  bool with_tsan = true;    // flagged katas: every test that passes runs again under TSan
   bool force_tsan = false;  // any kata, flagged or not (make test SANITIZE=thread)
-  std::string only_test;  // one test ("Suite.Name" or "Name"); empty: all of them
+  std::string only_test;    // one test ("Suite.Name" or "Name"); empty: all of them
   // The caller has just built, without an error, the binaries this grading runs (the plain
   // one, and its TSan twin when with_tsan applies), so grading skips its own build. `make
   // check` builds every kata once, ahead of its check.
