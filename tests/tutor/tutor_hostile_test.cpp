@@ -1,5 +1,5 @@
 // The grader against hostile code: the katas of tests/tutor/hostile/ attack it (a fork bomb, a
-// setsid() escapee, memory without end, a spin, output without end, a 1 GiB report, a segfault,
+// setsid() escapee, memory without end, a spin, a deadlock, output without end, a 1 GiB report, a segfault,
 // exit(0) in a test, signals to the grader, a forged report, redefined assertions, a silenced
 // ThreadSanitizer, a compile that never ends, an include of the solution). Graded once, through
 // the tutor as a learner runs it; each test below checks one attack's verdict, its limit, and
@@ -116,20 +116,20 @@ void TheGraderSurvivesAndWritesItsReportSafely() {
 
 void RunTimeAttacksGetTheVerdictTheyDeserve() {
   auto t = tests_of("01a");
-  ASSERT_EQ(t.size(), 13u) << graded().process.output;
+  ASSERT_EQ(t.size(), 14u) << graded().process.output;
   const std::map<std::string, std::string> expected = {
-      {"Runtime.Honest", "PASS"},        {"Runtime.ForkBomb", "FAIL"},
-      {"Runtime.SetsidEscapee", "FAIL"}, {"Runtime.MemoryHog", "CRASH"},
-      {"Runtime.Spin", "TIMEOUT"},       {"Runtime.WaitForever", "TIMEOUT"},
-      {"Runtime.Flood", "TIMEOUT"},      {"Runtime.HugeReport", "CRASH"},
-      {"Runtime.Segfault", "CRASH"},     {"Runtime.Abort", "CRASH"},
-      {"Runtime.ExitZero", "CRASH"},     {"Runtime.SignalTheGrader", "FAIL"},
-      {"Runtime.ForgeReport", "FAIL"}};
+      {"Runtime.Honest", "PASS"},          {"Runtime.ForkBomb", "FAIL"},
+      {"Runtime.SetsidEscapee", "FAIL"},   {"Runtime.MemoryHog", "CRASH"},
+      {"Runtime.Spin", "TIMEOUT"},         {"Runtime.Deadlock", "TIMEOUT"},
+      {"Runtime.WaitForever", "TIMEOUT"},  {"Runtime.Flood", "TIMEOUT"},
+      {"Runtime.HugeReport", "CRASH"},     {"Runtime.Segfault", "CRASH"},
+      {"Runtime.Abort", "CRASH"},          {"Runtime.ExitZero", "CRASH"},
+      {"Runtime.SignalTheGrader", "FAIL"}, {"Runtime.ForgeReport", "FAIL"}};
   for (const auto& [name, status] : expected) {
     if (name == "Runtime.MemoryHog" && !tutor::Cgroup(0, 1 << 30).caps_memory()) continue;
     EXPECT_EQ(t[name].value("status", ""), status) << name << ": " << t[name].dump(2);
   }
-  EXPECT_NEAR(kata("01a").value("points", -1.0), 10.0 / 13, 0.001);  // 1 test of 13
+  EXPECT_NEAR(kata("01a").value("points", -1.0), 10.0 / 14, 0.001);  // 1 test of 14
   EXPECT_TRUE(has(t["Runtime.ExitZero"].value("message", ""), "exited with code 0"));
   EXPECT_TRUE(has(t["Runtime.Segfault"].value("message", ""), "SIGSEGV"));
   EXPECT_TRUE(has(t["Runtime.ForgeReport"].value("message", ""), "other than GoogleTest"));

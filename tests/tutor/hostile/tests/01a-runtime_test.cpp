@@ -15,6 +15,7 @@ TEST(Runtime, SetsidEscapee) { FAIL() << hostile::setsid_escapee(); }
 TEST(Runtime, MemoryHog) { FAIL() << hostile::memory_hog(); }
 TEST(Runtime, Spin) { hostile::spin(); }
 TEST(Runtime, WaitForever) { hostile::wait_forever(); }
+TEST(Runtime, Deadlock) { hostile::deadlock(); }
 TEST(Runtime, Flood) { hostile::flood(); }
 TEST(Runtime, HugeReport) { FAIL() << hostile::huge_report(); }
 TEST(Runtime, Segfault) { FAIL() << hostile::segfault(); }

@@ -16,8 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hostile {
@@ -61,6 +63,23 @@ inline void wait_forever() {
   std::condition_variable never;
   std::unique_lock lock(m);
   never.wait(lock, [] { return false; });
+}
+
+// Two threads take two locks in opposite orders, each after the other has its first.
+inline void deadlock() {
+  std::mutex a, b;
+  std::latch both_hold_one(2);
+  std::thread t([&] {
+    std::lock_guard first(b);
+    both_hold_one.arrive_and_wait();
+    std::lock_guard second(a);
+  });
+  {
+    std::lock_guard first(a);
+    both_hold_one.arrive_and_wait();
+    std::lock_guard second(b);
+  }
+  t.join();
 }
 
 inline void flood() {
