@@ -1,10 +1,10 @@
-// The grader against hostile code: the katas of tests/tutor/hostile/ attack it (a fork bomb, a
-// setsid() escapee, memory without end, a spin, a deadlock, output without end, a 1 GiB report, a segfault,
-// exit(0) in a test, signals to the grader, a forged report, redefined assertions, a silenced
-// ThreadSanitizer, a compile that never ends, an include of the solution). Graded once, through
-// the tutor as a learner runs it; each test below checks one attack's verdict, its limit, and
-// that the grader survived with its report intact. Grading takes a while (the compile bomb runs
-// into its memory limit), so it happens once, in one test, which checks each attack in turn.
+// The grader against hostile code: the katas of tests/tutor/hostile/ attack it (a fork bomb,
+// a setsid() escapee, memory without end, a spin, a deadlock, output without end, a 1 GiB
+// report, a segfault, exit(0) in a test, signals to the grader, a forged report, redefined
+// assertions, a silenced ThreadSanitizer, a compile that never ends, an include of the
+// solution). Graded once, through the tutor as a learner runs it; the test checks each attack's
+// verdict and limit in turn, and that the grader survived with its report intact. Grading takes
+// a while (the compile bomb runs into its memory limit), which is why it happens once.
 #include <gtest/gtest.h>
 
 #include <chrono>
