@@ -140,43 +140,56 @@ std::vector<LearnerResult> grade_class(const ClassOptions& options) {
     throw TutorError(fmt::format("{} holds no learner folders", options.folder.string()),
                      "Put one checkout of the course per learner in it (e.g. cloned by name).");
 
-  const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-  // As many learners at once as there are cores: each one's build is parallel, but its tests
-  // mostly wait, and the test processes of all learners share the tutor's job slots.
-  const std::size_t at_once = static_cast<std::size_t>(cores);
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // Read every checkout first: a folder that is not a checkout is a row of its own.
+  std::vector<LearnerResult> learners(checkouts.size());
+  std::vector<LearnerPlan> plans;
+  std::vector<std::size_t> planned;  // learners[planned[j]] has plans[j]
+  for (std::size_t i = 0; i < checkouts.size(); ++i) {
+    learners[i].name = checkouts[i].filename().string();
+    try {
+      plans.push_back(plan_learner(options.trusted, manifest, checkouts[i], learners[i].name));
+      planned.push_back(i);
+      learners[i].flags = plans.back().flags;
+    } catch (const std::exception& e) {
+      learners[i].error = e.what();
+    }
+  }
+  fmt::print("Grading {} learners against the trusted tests of {}.\n", checkouts.size(),
+             options.trusted.string());
+  std::fflush(stdout);
+  const SharedBuild build(options.trusted, manifest, plans, options.work_dir);
   fmt::print(
-      "Grading {} learners against the trusted tests of {} ({} at a time; each test in a "
-      "sandbox, with its limits).\n\n",
-      checkouts.size(), options.trusted.string(), at_once);
+      "Built {} versions of the katas' files in {:.0f} s (each version once, however many "
+      "learners handed it in); now every learner's tests, each in a sandbox.\n\n",
+      build.variants(), seconds());
   std::fflush(stdout);
 
-  std::vector<LearnerResult> learners(checkouts.size());
+  // As many learners at once as there are cores: their tests mostly wait, and the test
+  // processes of all learners share the tutor's job slots.
+  const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   std::mutex print_mutex;
-  parallel_for(checkouts.size(), at_once, [&](std::size_t i) {
-    const auto started = std::chrono::steady_clock::now();
-    LearnerResult& l = learners[i];
-    l.name = checkouts[i].filename().string();
+  parallel_for(plans.size(), static_cast<std::size_t>(cores), [&](std::size_t j) {
+    LearnerResult& l = learners[planned[j]];
     const fs::path work = options.work_dir / "learners" / l.name;
     try {
-      Workspace ws = prepare_workspace(options.trusted, manifest, checkouts[i], work);
-      l.flags = ws.flags;
-      l.katas = grade_workspace(ws, katas, manifest.katas.size());
+      l.katas = build.grade(plans[j], katas, work);
       l.results = work / "results.json";
       write_file(l.results, results_json(l.katas, "katas"));
-    } catch (const TutorError& e) {
-      l.error = e.what();
     } catch (const std::exception& e) {
       l.error = e.what();
     }
-    l.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::lock_guard lock(print_mutex);
     if (l.error.empty())
-      fmt::print("  {}: {:.1f} points{} ({:.0f} s)\n", l.name, l.points(),
-                 l.flagged() ? ", flagged" : "", l.seconds);
-    else
-      fmt::print("  {}: not graded: {}\n", l.name, one_line(l.error, 100));
+      fmt::print("  {}: {:.1f} points{} (done at {:.0f} s)\n", l.name, l.points(),
+                 l.flagged() ? ", flagged" : "", seconds());
     std::fflush(stdout);
   });
+  for (const auto& l : learners)
+    if (!l.error.empty()) fmt::print("  {}: not graded: {}\n", l.name, one_line(l.error, 100));
 
   fmt::print("\n{}", class_table(learners, katas));
   bool any_flag = false;

@@ -1,9 +1,13 @@
-// Grading a learner's checkout against trusted tests. A workspace is a clean copy of the
-// trusted course (tests, testkit, support code, manifest, build files, the starters) into which
-// only the files the manifest lists for each kata are copied from the learner's checkout; it
-// has no solutions/. Edited tests, extra files and includes of solutions/ therefore do not
-// count, and each difference is flagged, never silently ignored. The workspace keeps its build
-// folder, so grading the same learner again rebuilds only what changed.
+// Grading learners' checkouts against trusted tests, in one shared build.
+//
+// The build is a clean copy of the trusted course (tests, testkit, support code, manifest,
+// build files; no solutions/). From each learner only the files the manifest lists for each
+// kata are taken, so edited tests, extra files and includes of solutions/ do not count; each
+// difference is flagged, never silently ignored. Every distinct version of a kata's files
+// becomes a "variant" (a small course of that one kata, its files and its trusted test) built
+// once, however many learners hand it in: in a class most katas come in a handful of versions
+// (the starter, the solution, a few of each learner's own), so a class of ten builds about a
+// quarter of what ten separate builds would. Each learner's tests still run on their own.
 #pragma once
 
 #include <filesystem>
@@ -16,22 +20,38 @@
 
 namespace tutor {
 
-struct Workspace {
-  Paths paths;                                                 // the assembled tree and its build
-  std::vector<std::string> flags;                              // about the checkout as a whole
-  std::map<std::string, std::vector<std::string>> kata_flags;  // by kata id
+// What one learner hands in, read (not yet built).
+struct LearnerPlan {
+  std::string name;
+  std::filesystem::path checkout;
+  std::map<std::string, std::map<std::string, std::string>> files;  // kata id -> file -> text
+  std::vector<std::string> flags;                                   // about the checkout
+  std::map<std::string, std::vector<std::string>> kata_flags;       // by kata id
 };
 
-// Assembles (or refreshes) the workspace of `learner` in `work_dir` from `trusted`, and
-// configures its build. A TutorError names what is wrong with the learner's folder or the
-// trusted one (missing, unreadable, not a checkout of this course).
-Workspace prepare_workspace(const std::filesystem::path& trusted, const Manifest& manifest,
-                            const std::filesystem::path& learner,
-                            const std::filesystem::path& work_dir);
+// Reads a learner's checkout. A TutorError names what is wrong with it (missing, unreadable,
+// not a checkout of this course).
+LearnerPlan plan_learner(const std::filesystem::path& trusted, const Manifest& manifest,
+                         const std::filesystem::path& checkout, const std::string& name);
 
-// Grades the katas of a prepared workspace, adding its flags to the results.
-std::vector<KataResult> grade_workspace(const Workspace& workspace,
-                                        const std::vector<const Kata*>& katas,
-                                        std::size_t katas_in_manifest);
+class SharedBuild {
+ public:
+  // Writes the trusted tree and every variant the plans need under work_dir, configures the
+  // build (once; later runs reuse it) and builds every variant, in parallel and past errors.
+  SharedBuild(const std::filesystem::path& trusted, const Manifest& manifest,
+              const std::vector<LearnerPlan>& plans, const std::filesystem::path& work_dir);
+
+  // Grades one learner's katas; state (results) goes to state_dir.
+  std::vector<KataResult> grade(const LearnerPlan& plan, const std::vector<const Kata*>& katas,
+                                const std::filesystem::path& state_dir) const;
+
+  std::size_t variants() const { return prefix_of_.size(); }
+
+ private:
+  std::string key(const std::string& kata_id,
+                  const std::map<std::string, std::string>& files) const;
+  std::filesystem::path work_dir_, build_dir_;
+  std::map<std::string, std::string> prefix_of_;  // variant key -> target prefix
+};
 
 }  // namespace tutor

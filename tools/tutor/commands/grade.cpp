@@ -137,14 +137,14 @@ int grade_against_trusted(Context& context, const fs::path& trusted, const std::
       "lists for each kata are taken from the checkout.\n\n",
       context.paths.source_dir.string(), trusted.string());
   std::fflush(stdout);
-  Workspace ws = prepare_workspace(trusted, manifest, context.paths.source_dir,
-                                   context.paths.state_dir / "trusted-grading");
-  auto results = grade_workspace(ws, katas, manifest.katas.size());
+  const LearnerPlan plan = plan_learner(trusted, manifest, context.paths.source_dir, "");
+  const SharedBuild build(trusted, manifest, {plan}, context.paths.state_dir / "trusted-grading");
+  auto results = build.grade(plan, katas, context.paths.state_dir / "trusted-grading");
   Table table(stdout);
   table.header();
   for (const auto& r : results) table.row(r);
   table.details(results);
-  for (const auto& flag : ws.flags) fmt::print("\nFlagged: {}", flag);
+  for (const auto& flag : plan.flags) fmt::print("\nFlagged: {}", flag);
   table.flags(results);
   write_reports(context, results);
   table.totals(results);
