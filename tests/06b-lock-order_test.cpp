@@ -11,6 +11,9 @@
 // taken in argument order bring both threads to the door, and both then wait for each other;
 // std::scoped_lock (which never waits while it holds a lock) never comes to the door, and locks
 // taken in a global order come to it only when the other thread already waits for the first.
+// A second door catches a transfer that lets go of one account before it takes the other: a
+// thread inside transfer() that locks an account after it has unlocked one is held there until
+// an auditor, who locks every account at once, has added up the balances.
 #include <pthread.h>
 #include <sys/syscall.h>
 
@@ -19,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -56,6 +60,10 @@ Door& door() {
 }
 
 thread_local int account_locks_held = 0;
+thread_local bool in_transfer = false;           // set by the test around transfer()
+thread_local bool released_in_transfer = false;  // an account unlocked since then
+std::atomic<int> audits{0};                      // sums of all balances made so far
+std::atomic<int> half_done_holds{0};
 
 bool is_account(const void* mutex) {
   const auto address = reinterpret_cast<std::uintptr_t>(mutex);
@@ -81,7 +89,13 @@ bool others_settled(pid_t self) {
 }
 
 void before_lock(pthread_mutex_t* mutex) {
-  if (account_locks_held == 0 || !is_account(mutex)) return;
+  if (!is_account(mutex)) return;
+  if (in_transfer && released_in_transfer) {
+    half_done_holds.fetch_add(1);
+    const int seen = audits.load();
+    testkit::eventually([&] { return audits.load() > seen; }, 2s);
+  }
+  if (account_locks_held == 0) return;
   Door& d = door();
   const pid_t self = testkit::this_thread_tid();
   for (int i = 0; i < d.party_count.load(); ++i) {
@@ -151,7 +165,10 @@ extern "C" int pthread_mutex_trylock(pthread_mutex_t* mutex) {
 extern "C" int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   static const auto next =
       testkit::next_definition(&__interceptor_pthread_mutex_unlock, "pthread_mutex_unlock");
-  if (account_locks_held > 0 && is_account(mutex)) --account_locks_held;
+  if (account_locks_held > 0 && is_account(mutex)) {
+    --account_locks_held;
+    released_in_transfer = in_transfer;
+  }
   return next(mutex);
 }
 
@@ -190,6 +207,42 @@ TEST_F(LockOrder, OppositeTransfersBothFinish) {
                                     << moved[0] << " and transfer(b, a, 20) returned " << moved[1];
   EXPECT_EQ(kata::balance_of(a), 90) << "a held 100, sent 30 and received 20";
   EXPECT_EQ(kata::balance_of(b), 110) << "b held 100, received 30 and sent 20";
+}
+
+TEST_F(LockOrder, NoTransferIsEverSeenHalfDone) {
+  // An auditor adds up both balances again and again, holding both locks. A transfer that
+  // unlocks one account and then locks the other is held in between until the auditor has
+  // looked (see the top of this file): then the money is in neither account.
+  kata::Account a(100), b(100);
+  DoorWatch watch(0, {&a, &b});
+  std::atomic<bool> transferring{true};
+  long wrong_total = 200;
+  testkit::finishes_within(
+      3s, "transfer(a, b, 30) while an auditor adds up both balances",
+      [&] {
+        std::thread auditor([&] {
+          while (transferring.load()) {
+            {
+              std::scoped_lock both(a.mutex, b.mutex);
+              if (a.balance + b.balance != 200) wrong_total = a.balance + b.balance;
+            }
+            audits.fetch_add(1);
+            std::this_thread::yield();
+          }
+        });
+        in_transfer = true;
+        released_in_transfer = false;
+        kata::transfer(a, b, 30);
+        in_transfer = false;
+        transferring = false;
+        auditor.join();
+      },
+      kOppositeOrderHint);
+  EXPECT_EQ(wrong_total, 200)
+      << "an auditor holding both accounts' locks found " << wrong_total
+      << " in all instead of 200, while transfer(a, b, 30) ran: the money had left one account "
+         "and not yet reached the other. Does transfer() let go of one lock before it takes the "
+         "other?";
 }
 
 TEST_F(LockOrder, ATransferToTheSameAccountChangesNothing) {
@@ -240,6 +293,7 @@ TEST_F(LockOrder, ManyTransfersAmongFourAccountsConserveTheMoney) {
         }
         threads.emplace_back([&] {
           while (running.load() > 0) {
+            std::this_thread::yield();
             std::scoped_lock all(accounts[0].mutex, accounts[1].mutex, accounts[2].mutex,
                                  accounts[3].mutex);
             const long total = accounts[0].balance + accounts[1].balance + accounts[2].balance +
@@ -253,7 +307,9 @@ TEST_F(LockOrder, ManyTransfersAmongFourAccountsConserveTheMoney) {
         });
         for (std::thread& thread : threads) thread.join();
       },
-      kOppositeOrderHint);
+      std::string(kOppositeOrderHint) +
+          " And a transfer from an account to itself (some of these are) must not lock its mutex "
+          "twice.");
   EXPECT_EQ(wrong_audits, 0) << wrong_audits << " of " << audits
                              << " looks at all four accounts (with all four locks held) found a "
                                 "total other than 4000, for example "

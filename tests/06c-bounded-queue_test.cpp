@@ -169,6 +169,37 @@ TEST_F(BoundedQueue, CloseWakesEveryWaitingPopAndPush) {
       kCloseHint);
 }
 
+TEST_F(BoundedQueue, CloseIsHeardByAPopAboutToWait) {
+  // A pop() looks at the queue and the flag with the mutex held, then waits. A close() that
+  // changes the flag, or notifies, without that mutex can come in between: the notify finds
+  // nobody waiting yet, and pop() then sleeps for good. The spy holds the consumer right there,
+  // mutex in hand, until the thread calling close() is seen blocked (a close() that takes the
+  // mutex blocks on it) or close() has returned (one that takes no lock).
+  Queue queue(2);
+  testkit::CondWaitSpy spy;
+  std::atomic<pid_t> closer{0};
+  std::atomic<bool> closed{false};
+  testkit::finishes_within(
+      4s, "close() while a pop() was about to wait, then that pop()",
+      [&] {
+        Call consumer([&] {
+          spy.watch(testkit::this_thread_tid());
+          spy.hold_next_wait(
+              [&] { return closed.load() || (closer != 0 && testkit::blocked(closer.load())); },
+              3s);
+          return queue.pop().value_or(-1);
+        });
+        ASSERT_TRUE(testkit::eventually([&] { return spy.holds() > 0; }, 3s))
+            << "pop() on an open, empty queue never began to wait on a condition variable";
+        closer = testkit::this_thread_tid();
+        queue.close();
+        closed = true;
+      },
+      "pop() slept through close(). Does close() set the flag, or notify, without holding the "
+      "mutex under which pop() looks at the queue before it waits? Then the wake-up can fall "
+      "between pop()'s look and its wait; see 'Lost wake-ups' in the lesson.");
+}
+
 TEST_F(BoundedQueue, EveryItemGoesThroughExactlyOnce) {
   // 3 producers push 1..3000 each through a queue of 4 places to 3 consumers, who add up what
   // they pop until the queue, closed once every producer is done, gives std::nullopt.
