@@ -14,13 +14,17 @@
 //                                    padded   a cache line (64) or two (128)
 //                                    packed   8 bytes: neighbours in a std::vector
 //
+// Each also reports "cores", the CPU time of the process over the wall time: about 2 when two
+// threads really ran side by side (see CoresBusy).
 // The chart labels each bar with its ratio to the first bar of its family (atomic on 1 thread;
 // padded 64 bytes apart), and lessons/06-shared-state/README.md#what-the-benchmarks-say quotes
 // them. `make bench` runs this with repetitions and draws bench/charts/06-shared-state.gp.
 #include <benchmark/benchmark.h>
+#include <time.h>
 
 #include <atomic>
 #include <barrier>
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <thread>
@@ -42,6 +46,32 @@ benchmark::Counter per_task(long tasks_per_iteration) {
       static_cast<double>(tasks_per_iteration),
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// Sets the counter "cores": the process's CPU time over the benchmark's wall time, about 2 when
+// two threads really ran side by side. On a machine where another program holds a core, two
+// threads take turns, collide with nothing, and their figures say little; this shows it.
+class CoresBusy {
+ public:
+  explicit CoresBusy(benchmark::State& state)
+      : state_(state), cpu_(process_cpu_seconds()), wall_(std::chrono::steady_clock::now()) {}
+  ~CoresBusy() {
+    const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - wall_;
+    state_.counters["cores"] = (process_cpu_seconds() - cpu_) / wall.count();
+  }
+  CoresBusy(const CoresBusy&) = delete;
+  CoresBusy& operator=(const CoresBusy&) = delete;
+
+ private:
+  benchmark::State& state_;
+  double cpu_;
+  std::chrono::steady_clock::time_point wall_;
+};
 
 // One timed round: `threads` threads, started together, each calling work(t) once.
 template <typename Work>
@@ -66,6 +96,7 @@ std::atomic<int> racy_counter{0};
 
 void IncrementAtomic(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
+  CoresBusy cores(state);
   for (auto _ : state) {
     round_on_threads(threads, [](int) {
       for (long i = 0; i < kRound; ++i) atomic_counter.fetch_add(1);
@@ -82,6 +113,7 @@ BENCHMARK(IncrementAtomic)
 
 void IncrementMutex(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
+  CoresBusy cores(state);
   for (auto _ : state) {
     round_on_threads(threads, [](int) {
       for (long i = 0; i < kRound; ++i) {
@@ -102,6 +134,7 @@ BENCHMARK(IncrementMutex)
 void IncrementUnsynchronised(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   long lost = 0;
+  CoresBusy cores(state);
   for (auto _ : state) {
     racy_counter = 0;
     round_on_threads(threads, [](int) {
@@ -137,6 +170,7 @@ struct alignas(2 * support::kCacheLineSize) TwoCounters {
 template <std::size_t Apart>
 void CountersApart(benchmark::State& state) {
   static TwoCounters<Apart> counters;
+  CoresBusy cores(state);
   for (auto _ : state) {
     round_on_threads(2, [](int t) {
       std::atomic<long>& mine = t == 0 ? counters.first : counters.second;
@@ -152,6 +186,7 @@ BENCHMARK(CountersApart<2 * support::kCacheLineSize>)
 
 void CountersPacked(benchmark::State& state) {
   std::vector<std::atomic<long>> counters(2);  // kata 06d's starter: neighbours in a vector
+  CoresBusy cores(state);
   for (auto _ : state) {
     round_on_threads(2, [&](int t) {
       for (long i = 0; i < kRound; ++i) counters[t].fetch_add(1, std::memory_order_relaxed);
