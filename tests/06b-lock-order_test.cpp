@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,9 +176,23 @@ namespace {
 
 class LockOrder : public testkit::LeakCheckedTest {};
 
-// testkit::finishes_within for this file's checks, compiled once: each lambda handed to the
-// template directly would compile its own copy of it (the test file's compile time is the wait
-// between a save and its verdict).
+// A thread running `body`: one std::thread constructor for the whole file. Each lambda handed to
+// std::thread (or to testkit::finishes_within) directly would compile its own copy of it, and
+// the test file's compile time is the wait between a save and its verdict.
+std::thread start(std::function<void()> body) { return std::thread(std::move(body)); }
+
+// A small pseudo-random sequence (xorshift32), the same on every run for a given seed.
+struct Random {
+  std::uint32_t state;
+  std::uint32_t operator()() {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  }
+};
+
+// testkit::finishes_within for this file's checks, compiled once (see start()).
 void within(std::chrono::milliseconds deadline, const std::string& what,
             const std::function<void()>& checks,
             const std::string& hint = testkit::kUsualHangCauses) {
@@ -199,12 +212,12 @@ TEST_F(LockOrder, OppositeTransfersBothFinish) {
   within(
       3s, "transfer(a, b, 30) and transfer(b, a, 20) on two threads at once",
       [&] {
-        std::thread one([&] {
+        std::thread one = start([&] {
           watch.enter(0);
           moved[0] = kata::transfer(a, b, 30);
           watch.leave(0);
         });
-        std::thread two([&] {
+        std::thread two = start([&] {
           watch.enter(1);
           moved[1] = kata::transfer(b, a, 20);
           watch.leave(1);
@@ -230,7 +243,7 @@ TEST_F(LockOrder, NoTransferIsEverSeenHalfDone) {
   within(
       3s, "transfer(a, b, 30) while an auditor adds up both balances",
       [&] {
-        std::thread auditor([&] {
+        std::thread auditor = start([&] {
           while (transferring.load()) {
             {
               std::scoped_lock both(a.mutex, b.mutex);
@@ -287,41 +300,41 @@ TEST_F(LockOrder, ManyTransfersAmongFourAccountsConserveTheMoney) {
                                         kata::Account(1000), kata::Account(1000)};
   std::atomic<int> running{4};
   long wrong_total = 4000;
-  int audits = 0, wrong_audits = 0;
+  int looks = 0, wrong_audits = 0;
   within(
       5s, "4 threads each making 3000 transfers among 4 accounts",
       [&] {
         std::vector<std::thread> threads;
         for (unsigned seed = 1; seed <= 4; ++seed) {
-          threads.emplace_back([&, seed] {
-            std::minstd_rand random(seed);
+          threads.push_back(start([&, seed] {
+            Random random{seed};
             for (int i = 0; i < kTransfers; ++i) {
               kata::transfer(accounts[random() % 4], accounts[random() % 4],
                              static_cast<long>(random() % 300));
             }
             running.fetch_sub(1);
-          });
+          }));
         }
-        threads.emplace_back([&] {
+        threads.push_back(start([&] {
           while (running.load() > 0) {
             std::this_thread::yield();
             std::scoped_lock all(accounts[0].mutex, accounts[1].mutex, accounts[2].mutex,
                                  accounts[3].mutex);
             const long total = accounts[0].balance + accounts[1].balance + accounts[2].balance +
                                accounts[3].balance;
-            ++audits;
+            ++looks;
             if (total != 4000) {
               ++wrong_audits;
               wrong_total = total;
             }
           }
-        });
+        }));
         for (std::thread& thread : threads) thread.join();
       },
       std::string(kOppositeOrderHint) +
           " And a transfer from an account to itself (some of these are) must not lock its mutex "
           "twice.");
-  EXPECT_EQ(wrong_audits, 0) << wrong_audits << " of " << audits
+  EXPECT_EQ(wrong_audits, 0) << wrong_audits << " of " << looks
                              << " looks at all four accounts (with all four locks held) found a "
                                 "total other than 4000, for example "
                              << wrong_total
