@@ -1,7 +1,8 @@
 // Tests of testkit/cond_wait_spy.hpp: it sees the watched thread's waits (and only those), also
 // the ones made inside libstdc++; a held wait goes on when released, after its bound, or when
 // the spy goes away; and holding a waiter at the door of its wait turns a lost wake-up from
-// a rare accident into a certainty, while a correct notify is still heard.
+// a rare accident into a certainty, while a correct notify is still heard; a spurious wake-up
+// it makes fools a wait under `if` and not one under `while`.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -159,6 +160,54 @@ TEST(CondWaitSpy, AHoldEndsAfterItsBoundAndWhenTheSpyGoesAway) {
   spy.reset();  // lets the held wait go
   EXPECT_TRUE(testkit::eventually([&] { return waited.load(); }, 2s));
   held.join();
+}
+
+// Waits for `ready` with `if` (once) or `while` (until it holds), the next wait cut short by
+// the spy; returns what `ready` was when the waiting ended.
+bool wait_after_a_spurious_wake_up(bool with_while, testkit::CondWaitSpy& spy) {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool ready = false;
+  std::atomic<pid_t> waiter{0};
+  std::atomic<bool> finished{false};
+  bool seen = false;
+  std::thread waiting([&] {
+    spy.watch(testkit::this_thread_tid());
+    spy.wake_next_wait_at_once();
+    waiter = testkit::this_thread_tid();
+    std::unique_lock lock(mutex);
+    if (with_while) {
+      while (!ready) wake.wait(lock);
+    } else if (!ready) {
+      wake.wait(lock);
+    }
+    seen = ready;
+    finished = true;
+  });
+  // A `while` waits a second time, for real: then the notify ends it.
+  testkit::eventually([&] { return finished || (spy.waits() == 2 && testkit::blocked(waiter)); },
+                      2s);
+  {
+    std::lock_guard lock(mutex);
+    ready = true;
+    wake.notify_all();
+  }
+  waiting.join();
+  EXPECT_EQ(spy.spurious_wakeups(), 1);
+  return seen;
+}
+
+TEST(CondWaitSpy, ASpuriousWakeUpFoolsAnIfButNotAWhile) {
+  {
+    testkit::CondWaitSpy spy;
+    EXPECT_FALSE(wait_after_a_spurious_wake_up(false, spy))
+        << "an `if` waits once: the wait came back without a notify and `ready` was false";
+    EXPECT_EQ(spy.waits(), 1);
+  }
+  testkit::CondWaitSpy spy;
+  EXPECT_TRUE(wait_after_a_spurious_wake_up(true, spy))
+      << "a `while` waits again after the spurious wake-up, until the notify";
+  EXPECT_EQ(spy.waits(), 2);
 }
 
 }  // namespace

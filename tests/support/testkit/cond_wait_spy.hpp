@@ -11,6 +11,11 @@
 // the waiter is over before the wait begins, and the waiter sleeps through it.
 // The spy also records how long each wait of the thread asked to last at most, which tells a
 // wait that lasts until it is woken from one that wakes itself up every few milliseconds to look.
+// And it can make the thread's next wait return at once, without a notify: a spurious wake-up,
+// which the C++ standard allows every wait to have and which a real program meets rarely (or as
+// a stolen wake-up: notified, but another thread took what it was woken for). Code that waits
+// with `if` instead of `while` (or without a predicate) goes on as if its condition held; here
+// it does so on every run.
 //
 // How: every std::condition_variable and std::condition_variable_any wait ends in
 // pthread_cond_wait, pthread_cond_timedwait or pthread_cond_clockwait. This header defines the
@@ -47,10 +52,12 @@ struct State {
   std::atomic<int> waits{0};
   std::atomic<int> holds{0};
   std::atomic<long long> latest_limit_ns{kNoLimit};
-  std::atomic<bool> closing{false};  // the spy is going away: let a held wait go
-  std::atomic<int> holding{0};       // waits being held right now
-  std::mutex mutex;                  // guards the two below
-  std::function<bool()> release;     // asked for by hold_next_wait, not taken yet
+  std::atomic<bool> closing{false};    // the spy is going away: let a held wait go
+  std::atomic<int> holding{0};         // waits being held right now
+  std::atomic<int> spurious_asked{0};  // next waits to return at once
+  std::atomic<int> spurious_made{0};
+  std::mutex mutex;               // guards the two below
+  std::function<bool()> release;  // asked for by hold_next_wait, not taken yet
   std::chrono::milliseconds bound{0};
 };
 
@@ -61,11 +68,11 @@ inline State& state() {
 }
 
 // Runs on the waiting thread right before it really waits. `deadline` is absolute, on `clock`;
-// null for a wait without a limit.
-inline void before_wait(clockid_t clock, const timespec* deadline) {
+// null for a wait without a limit. Returns true if the wait is to return at once (spurious).
+inline bool before_wait(clockid_t clock, const timespec* deadline) {
   State& s = state();
   const pid_t watched = s.watched.load();
-  if (watched == 0 || watched != this_thread_tid()) return;
+  if (watched == 0 || watched != this_thread_tid()) return false;
   s.waits.fetch_add(1);
   long long limit = kNoLimit;
   if (deadline != nullptr) {
@@ -84,10 +91,17 @@ inline void before_wait(clockid_t clock, const timespec* deadline) {
     bound = s.bound;
     if (release) s.holding.fetch_add(1);
   }
-  if (!release) return;
-  s.holds.fetch_add(1);
-  eventually([&] { return s.closing.load() || release(); }, bound);
-  s.holding.fetch_sub(1);
+  if (release) {
+    s.holds.fetch_add(1);
+    eventually([&] { return s.closing.load() || release(); }, bound);
+    s.holding.fetch_sub(1);
+  }
+  int asked = s.spurious_asked.load();
+  while (asked > 0 && !s.spurious_asked.compare_exchange_weak(asked, asked - 1)) {
+  }
+  if (asked <= 0) return false;
+  s.spurious_made.fetch_add(1);
+  return true;
 }
 
 }  // namespace cond_wait_detail
@@ -124,9 +138,16 @@ class CondWaitSpy {
     s.bound = bound;
   }
 
-  // How many waits the watched thread has begun, and how many of them were held.
+  // The watched thread's next wait (after its hold, if one was asked for) returns at once,
+  // without waiting and without a notify, as a spurious wake-up would; its mutex stays locked,
+  // as after every wait. Asked n times, the next n waits do so.
+  void wake_next_wait_at_once() { cond_wait_detail::state().spurious_asked.fetch_add(1); }
+
+  // How many waits the watched thread has begun, how many of them were held, and how many
+  // returned at once (wake_next_wait_at_once).
   int waits() const { return cond_wait_detail::state().waits.load(); }
   int holds() const { return cond_wait_detail::state().holds.load(); }
+  int spurious_wakeups() const { return cond_wait_detail::state().spurious_made.load(); }
 
   // How long the watched thread's latest wait asked to last at most (empty: it asked for no
   // limit, or it has not waited yet; waits() tells which).
@@ -145,6 +166,8 @@ class CondWaitSpy {
     s.holds.store(0);
     s.latest_limit_ns.store(cond_wait_detail::kNoLimit);
     s.release = nullptr;
+    s.spurious_asked.store(0);
+    s.spurious_made.store(0);
     s.closing.store(false);
   }
 };
@@ -160,11 +183,11 @@ extern "C" int __interceptor_pthread_cond_clockwait(pthread_cond_t*, pthread_mut
                                                     const timespec*) __attribute__((weak));
 
 // The stand-ins. Each one finds the definition it forwards to once, lets the spy see the wait,
-// and forwards.
+// and forwards (or, for a spurious wake-up, returns 0 at once with the mutex still locked).
 extern "C" int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
   static const auto next =
       testkit::next_definition(&__interceptor_pthread_cond_wait, "pthread_cond_wait");
-  testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, nullptr);
+  if (testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, nullptr)) return 0;
   return next(cond, mutex);
 }
 
@@ -174,7 +197,7 @@ extern "C" int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mut
       testkit::next_definition(&__interceptor_pthread_cond_timedwait, "pthread_cond_timedwait");
   // A condition variable made with default attributes (as the standard library's are) measures
   // a timed wait's deadline on CLOCK_REALTIME.
-  testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, deadline);
+  if (testkit::cond_wait_detail::before_wait(CLOCK_REALTIME, deadline)) return 0;
   return next(cond, mutex, deadline);
 }
 
@@ -182,6 +205,6 @@ extern "C" int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mut
                                       const timespec* deadline) {
   static const auto next =
       testkit::next_definition(&__interceptor_pthread_cond_clockwait, "pthread_cond_clockwait");
-  testkit::cond_wait_detail::before_wait(clock, deadline);
+  if (testkit::cond_wait_detail::before_wait(clock, deadline)) return 0;
   return next(cond, mutex, clock, deadline);
 }
