@@ -177,8 +177,8 @@ namespace {
 class LockOrder : public testkit::LeakCheckedTest {};
 
 // A thread running `body`: one std::thread constructor for the whole file. Each lambda handed to
-// std::thread (or to testkit::finishes_within) directly would compile its own copy of it, and
-// the test file's compile time is the wait between a save and its verdict.
+// std::thread directly would compile its own copy of it, and the test file's compile time is the
+// wait between a save and its verdict.
 std::thread start(std::function<void()> body) { return std::thread(std::move(body)); }
 
 // A small pseudo-random sequence (xorshift32), the same on every run for a given seed.
@@ -192,13 +192,6 @@ struct Random {
   }
 };
 
-// testkit::finishes_within for this file's checks, compiled once (see start()).
-void within(std::chrono::milliseconds deadline, const std::string& what,
-            const std::function<void()>& checks,
-            const std::string& hint = testkit::kUsualHangCauses) {
-  testkit::finishes_within(deadline, what, checks, hint);
-}
-
 constexpr const char* kOppositeOrderHint =
     "Two transfers in opposite directions each took their first lock and then waited for the "
     "other's: a deadlock. Does transfer() lock the accounts in the order of its arguments? "
@@ -209,7 +202,7 @@ TEST_F(LockOrder, OppositeTransfersBothFinish) {
   kata::Account a(100), b(100);
   std::array<bool, 2> moved{};
   DoorWatch watch(2, {&a, &b});
-  within(
+  testkit::finishes_within(
       3s, "transfer(a, b, 30) and transfer(b, a, 20) on two threads at once",
       [&] {
         std::thread one = start([&] {
@@ -240,7 +233,7 @@ TEST_F(LockOrder, NoTransferIsEverSeenHalfDone) {
   DoorWatch watch(0, {&a, &b});
   std::atomic<bool> transferring{true};
   long wrong_total = 200;
-  within(
+  testkit::finishes_within(
       3s, "transfer(a, b, 30) while an auditor adds up both balances",
       [&] {
         std::thread auditor = start([&] {
@@ -271,7 +264,7 @@ TEST_F(LockOrder, NoTransferIsEverSeenHalfDone) {
 TEST_F(LockOrder, ATransferToTheSameAccountChangesNothing) {
   kata::Account a(100);
   bool moved = false;
-  within(
+  testkit::finishes_within(
       2s, "transfer(a, a, 40)", [&] { moved = kata::transfer(a, a, 40); },
       "A transfer from an account to itself names one mutex twice. A std::mutex locked a second "
       "time by the thread that holds it is undefined behaviour (in practice the thread waits for "
@@ -301,7 +294,7 @@ TEST_F(LockOrder, ManyTransfersAmongFourAccountsConserveTheMoney) {
   std::atomic<int> running{4};
   long wrong_total = 4000;
   int looks = 0, wrong_audits = 0;
-  within(
+  testkit::finishes_within(
       5s, "4 threads each making 3000 transfers among 4 accounts",
       [&] {
         std::vector<std::thread> threads;

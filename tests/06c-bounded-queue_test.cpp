@@ -32,15 +32,6 @@ using Queue = kata::BoundedQueue<int>;
 
 class BoundedQueue : public testkit::LeakCheckedTest {};
 
-// testkit::finishes_within for this file's checks, compiled once: each lambda handed to the
-// template directly would compile its own copy of it (the test file's compile time is the wait
-// between a save and its verdict).
-void within(std::chrono::milliseconds deadline, const std::string& what,
-            const std::function<void()>& checks,
-            const std::string& hint = testkit::kUsualHangCauses) {
-  testkit::finishes_within(deadline, what, checks, hint);
-}
-
 // One push() or pop() on its own thread: the test sees its kernel id, whether it has returned,
 // and what it returned (push: 1 for true, 0 for false; pop: the item, or -1 for nothing).
 class Call {
@@ -91,7 +82,7 @@ constexpr const char* kCloseHint =
 
 TEST_F(BoundedQueue, AClosedQueueHandsOutWhatItHoldsThenNothing) {
   Queue queue(3);
-  within(2s, "push(1), push(2), close(), push(3), then four pop()s", [&] {
+  testkit::finishes_within(2s, "push(1), push(2), close(), push(3), then four pop()s", [&] {
     EXPECT_TRUE(queue.push(1) && queue.push(2)) << "push() into an open queue with room failed";
     queue.close();
     EXPECT_FALSE(queue.push(3)) << "push() after close() returned true: a closed queue refuses";
@@ -104,7 +95,7 @@ TEST_F(BoundedQueue, AClosedQueueHandsOutWhatItHoldsThenNothing) {
 
 TEST_F(BoundedQueue, AFullQueueMakesPushWaitForRoom) {
   Queue queue(2);
-  within(3s, "push() into a full queue, then pop()s", [&] {
+  testkit::finishes_within(3s, "push() into a full queue, then pop()s", [&] {
     queue.push(1);
     queue.push(2);
     Call third(push(queue, 3));
@@ -124,7 +115,7 @@ TEST_F(BoundedQueue, AFullQueueMakesPushWaitForRoom) {
 TEST_F(BoundedQueue, PopWaitsAgainAfterAWakeUpWithNothingToTake) {
   Queue queue(2);
   testkit::CondWaitSpy spy;
-  within(3s, "pop() on an open, empty queue, then push(7)", [&] {
+  testkit::finishes_within(3s, "pop() on an open, empty queue, then push(7)", [&] {
     Call consumer(pop(queue), &spy);
     const bool waited = consumer.waits();
     ASSERT_TRUE(waited && spy.waits() >= 2)
@@ -144,7 +135,7 @@ TEST_F(BoundedQueue, PopWaitsAgainAfterAWakeUpWithNothingToTake) {
 TEST_F(BoundedQueue, PushWaitsAgainAfterAWakeUpWithNoRoom) {
   Queue queue(1);
   testkit::CondWaitSpy spy;
-  within(3s, "push(2) into a full queue, then two pop()s", [&] {
+  testkit::finishes_within(3s, "push(2) into a full queue, then two pop()s", [&] {
     queue.push(1);
     Call producer(push(queue, 2), &spy);
     const bool waited = producer.waits();
@@ -162,7 +153,7 @@ TEST_F(BoundedQueue, PushWaitsAgainAfterAWakeUpWithNoRoom) {
 TEST_F(BoundedQueue, CloseWakesEveryWaitingPopAndPush) {
   Queue empty(2), full(1);
   full.push(0);
-  within(
+  testkit::finishes_within(
       3s, "close() of a queue with 3 waiting pop()s and of a full one with 2 waiting push()es",
       [&] {
         std::vector<std::unique_ptr<Call>> calls;
@@ -189,7 +180,7 @@ TEST_F(BoundedQueue, CloseIsHeardByAPopAboutToWait) {
   testkit::CondWaitSpy spy;
   std::atomic<pid_t> closer{0};
   std::atomic<bool> closed{false};
-  within(
+  testkit::finishes_within(
       4s, "close() while a pop() was about to wait, then that pop()",
       [&] {
         Call consumer([&] {
@@ -217,7 +208,7 @@ TEST_F(BoundedQueue, EveryItemGoesThroughExactlyOnce) {
   Queue queue(4);
   std::array<long, 3> sums{};
   std::array<int, 3> counts{};
-  within(
+  testkit::finishes_within(
       6s, "3 producers and 3 consumers moving 9000 items through a queue of 4, then close()",
       [&] {
         std::vector<std::thread> consumers, producers;
