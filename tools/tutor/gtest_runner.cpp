@@ -404,6 +404,12 @@ TestResult run_test(const TestRun& run) {
   }
   request.sandbox = run.sandbox;
   request.writable = {report.parent_path()};
+  // The test's temporary files go to its own folder (mkstemp and friends read TMPDIR, GoogleTest
+  // TEST_TMPDIR): the rest of the file system is read-only in the sandbox.
+  const fs::path scratch = report.parent_path() / "tmp";
+  fs::create_directories(scratch);
+  request.extra_env["TMPDIR"] = scratch.string();
+  request.extra_env["TEST_TMPDIR"] = scratch.string() + "/";
   if (run.tsan) {
     // Report every race, not just the first, but do not stop at it: the JSON still gets written.
     // Every option is set here, by the grader: these override what a kata's own

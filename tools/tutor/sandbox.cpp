@@ -48,9 +48,12 @@ std::vector<std::string> sandboxed(const std::vector<std::string>& argv,
       "65534", "--gid", "65534",
       // If the grader dies, so does the sandbox; its own session keeps it off our terminal.
       "--die-with-parent", "--new-session",
-      // Everything read-only, then a fresh /dev, /proc (its own processes only), /tmp, /dev/shm.
-      "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--perms",
-      "01777", "--tmpfs", "/dev/shm"};
+      // Everything read-only, then a fresh /dev, /proc (its own processes only) and /dev/shm.
+      // /tmp stays the host's, read-only: the course or its build may live there (a clone in
+      // /tmp), and a tmpfs over it would hide them. The test's temporary folder is $TMPDIR, in
+      // its writable run folder (run_test sets it).
+      "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--tmpfs",
+      "/dev/shm"};
   for (const auto& dir : writable) {
     line.push_back("--bind");
     line.push_back(dir.string());

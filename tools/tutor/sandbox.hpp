@@ -3,8 +3,8 @@
 // its own processes, so kill(-1, ...), kill(getppid(), ...) or a SIGSTOP cannot reach the grader
 // or anything else on the machine, and every process it leaves behind (a setsid() daemon
 // included) dies with it. It runs as the user `nobody`, without network, sees the file system
-// read-only except its own /tmp, /dev/shm and the folders the grader hands it (where its report
-// goes), so it cannot rewrite results, state, tests or the learner's files.
+// read-only except /dev/shm (its own) and the folders the grader hands it (where its report and
+// its $TMPDIR go), so it cannot rewrite results, state, tests or the learner's files.
 //
 // What bwrap cannot give (no user namespaces, bwrap missing) is found out once, by starting
 // `true` in it, and said once; grading then runs with the process group, cgroup and rlimit
