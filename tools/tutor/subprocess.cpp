@@ -174,8 +174,7 @@ RunResult run_command(const RunRequest& request) {
     // A test process gets only the GoogleTest and sanitizer settings the grader gives it: none
     // leaks in from the tutor's own environment (a tutor run as a test has GTEST_OUTPUT set,
     // and a GTEST_OUTPUT inherited by a listing makes it write a report where it cannot).
-    if (request.sandbox &&
-        (entry.rfind("GTEST_", 0) == 0 || entry.rfind("TSAN_OPTIONS=", 0) == 0))
+    if (request.sandbox && (entry.rfind("GTEST_", 0) == 0 || entry.rfind("TSAN_OPTIONS=", 0) == 0))
       continue;
     env_strings.push_back(entry);
   }
