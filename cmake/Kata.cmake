@@ -43,6 +43,15 @@ function(kata_add_pch name sanitize_flags)
   endif()
 endfunction()
 
+# testkit's kill guard (tests/support/testkit/guard_kill.cpp), linked into every plain kata
+# binary: compiled once here, where each kata target compiling it again cost ~0.7 s with the
+# precompiled header, 53 times in a `make check` (~20 s of its build on 2 cores).
+function(kata_add_guard)
+  add_library(kata_guard_kill OBJECT ${CMAKE_SOURCE_DIR}/tests/support/testkit/guard_kill.cpp)
+  target_include_directories(kata_guard_kill PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
+  target_compile_options(kata_guard_kill PRIVATE -Werror)
+endfunction()
+
 # side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
 # starter may warn where its bug itself warns.
 function(_kata_test_target target test_source code_dir side sanitize libraries files)
@@ -73,7 +82,7 @@ function(_kata_test_target target test_source code_dir side sanitize libraries f
   else()
     target_precompile_headers(${target} REUSE_FROM kata_pch)
     # kill(-1, ...) and kill(0, ...) are refused with a message (see the file for why).
-    target_sources(${target} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support/testkit/guard_kill.cpp)
+    target_link_libraries(${target} PRIVATE kata_guard_kill)
     add_custom_command(TARGET ${target} POST_BUILD
                        COMMAND ${CMAKE_COMMAND} -E touch $<TARGET_FILE:${target}>.ready)
   endif()
