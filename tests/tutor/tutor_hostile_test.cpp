@@ -136,11 +136,17 @@ void RunTimeAttacksGetTheVerdictTheyDeserve() {
   if (tutor::Cgroup(48, 0).caps_tasks())
     EXPECT_TRUE(has(t["Runtime.ForkBomb"].value("message", ""), "limit of 48 processes"));
   if (tutor::Cgroup(0, 1 << 30).caps_memory())
-    EXPECT_TRUE(has(t["Runtime.MemoryHog"].value("message", ""), "192 MB of memory"));
+    EXPECT_TRUE(has(t["Runtime.MemoryHog"].value("message", ""), "64 MB of memory"));
 }
 
 void NothingOutlivesItsTest() {
   graded();
+  // Only a PID namespace or a cgroup can reach a process that left the test's process group;
+  // with neither (no bwrap, not root) the escapee outlives its test, as the README says.
+  if (!tutor::sandbox_support().available && !tutor::Cgroup(16, 0).caps_tasks()) {
+    std::printf("neither a sandbox nor a cgroup here: a setsid() escapee is not stopped\n");
+    return;
+  }
   EXPECT_FALSE(process_named("hostile-escape")) << "a setsid() escapee outlived its test";
 }
 
