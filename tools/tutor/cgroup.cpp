@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "files.hpp"
+
 namespace tutor {
 
 namespace fs = std::filesystem;
@@ -25,16 +27,9 @@ bool write_text(const fs::path& file, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // "key value" lines (pids.events, memory.events, memory.oom_control): the value of `key`.
 long long counter(const fs::path& file, const std::string& key) {
-  std::istringstream lines(read_text(file));
+  std::istringstream lines(read_file(file));
   std::string k;
   long long value = 0;
   while (lines >> k >> value)
@@ -52,8 +47,8 @@ fs::path Cgroup::make_group(const char* controller, const std::string& name) {
   std::error_code ec;
   if (unified_hierarchy()) {
     // cgroup v2: one folder for every controller; the parent must hand the controller down.
-    if (read_text(kRoot / "cgroup.controllers").find(controller) == std::string::npos) return {};
-    if (read_text(kRoot / "cgroup.subtree_control").find(controller) == std::string::npos &&
+    if (read_file(kRoot / "cgroup.controllers").find(controller) == std::string::npos) return {};
+    if (read_file(kRoot / "cgroup.subtree_control").find(controller) == std::string::npos &&
         !write_text(kRoot / "cgroup.subtree_control", fmt::format("+{}", controller)))
       return {};
     const fs::path dir = kRoot / name;
@@ -150,8 +145,8 @@ bool Cgroup::memory_limit_hit() const {
   // v1: the kernel's OOM killer ran in the group (oom_kill, Linux 4.13+), or failing that the
   // group came to its cap with nothing left to reclaim.
   const fs::path oom = memory_dir_ / "memory.oom_control";
-  if (read_text(oom).find("oom_kill ") != std::string::npos) return counter(oom, "oom_kill") > 0;
-  return std::atoll(read_text(memory_dir_ / "memory.failcnt").c_str()) > 0;
+  if (read_file(oom).find("oom_kill ") != std::string::npos) return counter(oom, "oom_kill") > 0;
+  return std::atoll(read_file(memory_dir_ / "memory.failcnt").c_str()) > 0;
 }
 
 }  // namespace tutor

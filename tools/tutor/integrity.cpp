@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "files.hpp"
+
 namespace tutor {
 
 namespace fs = std::filesystem;
@@ -46,13 +48,6 @@ const std::vector<Pattern>& patterns() {
     };
   }();
   return all;
-}
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The text as the preprocessor reads directives: continued lines joined, comments removed
@@ -120,7 +115,7 @@ std::vector<Finding> inspect_kata_files(const Kata& kata, const fs::path& code_d
       flags.push_back({fmt::format("{}/{} is a symbolic link, not a file", shown_as, name)});
       continue;
     }
-    for (auto finding : suspicious_constructs(read_all(file))) {
+    for (auto finding : suspicious_constructs(read_file(file))) {
       finding.text = fmt::format("{}/{} {}", shown_as, name, finding.text);
       flags.push_back(finding);
     }

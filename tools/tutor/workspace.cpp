@@ -10,6 +10,7 @@
 
 #include "builder.hpp"
 #include "errors.hpp"
+#include "files.hpp"
 #include "integrity.hpp"
 #include "jobs.hpp"
 #include "subprocess.hpp"
@@ -33,20 +34,13 @@ const char* const kTrustedParts[] = {"CMakeLists.txt", "curriculum.json", "cmake
 // Larger than any kata file: a learner's file beyond it is not copied (and is flagged).
 constexpr std::uintmax_t kMaxKataFile = 1024 * 1024;
 
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Copies `from` to `to` only if the content differs: an unchanged file keeps its time, so the
 // build does not redo what it did last time.
 void copy_if_changed(const fs::path& from, const fs::path& to) {
-  const std::string content = read_all(from);
+  const std::string content = read_file(from);
   std::error_code ec;
   const auto mode = fs::status(from, ec).permissions();  // tools/sandbox/compile must stay runnable
-  if (fs::exists(to, ec) && !fs::is_symlink(to, ec) && read_all(to) == content) {
+  if (fs::exists(to, ec) && !fs::is_symlink(to, ec) && read_file(to) == content) {
     fs::permissions(to, mode, ec);
     return;
   }
@@ -78,7 +72,7 @@ void flag_edited_trusted_files(const fs::path& trusted, const Manifest& manifest
     if (!fs::exists(plan.checkout / file)) {
       note =
           fmt::format("{} is missing from the checkout (the trusted copy was used)", file.string());
-    } else if (read_all(plan.checkout / file) != read_all(trusted / file)) {
+    } else if (read_file(plan.checkout / file) != read_file(trusted / file)) {
       note = fmt::format("{} differs from the trusted copy (the trusted copy was graded)",
                          file.string());
     } else {
@@ -139,13 +133,13 @@ LearnerPlan plan_learner(const fs::path& trusted, const Manifest& manifest,
       if (fs::is_symlink(from, ec) || !fs::is_regular_file(from, ec)) {
         if (!fs::exists(from, ec))
           flags.push_back(fmt::format("{}/{} is missing: the starter was graded", shown, file));
-        text = read_all(starter);
+        text = read_file(starter);
       } else if (fs::file_size(from, ec) > kMaxKataFile) {
         flags.push_back(
             fmt::format("{}/{} is larger than 1 MB: the starter was graded", shown, file));
-        text = read_all(starter);
+        text = read_file(starter);
       } else {
-        text = read_all(from);
+        text = read_file(from);
       }
     }
   }
@@ -174,7 +168,7 @@ SharedBuild::SharedBuild(const fs::path& trusted, const Manifest& manifest,
   // One small course per variant: the manifest with that kata alone, its trusted test, the
   // version of its files, and an empty solutions/ (the learner's compile looks there, finds
   // nothing).
-  const nlohmann::json course = nlohmann::json::parse(read_all(trusted / "curriculum.json"));
+  const nlohmann::json course = nlohmann::json::parse(read_file(trusted / "curriculum.json"));
   std::string variants_cmake =
       "# Written by the tutor: one course per version of a kata's files (workspace.hpp).\n";
   for (const auto& plan : plans) {
@@ -192,12 +186,12 @@ SharedBuild::SharedBuild(const fs::path& trusted, const Manifest& manifest,
         if (row.value("id", "") == kata.id) mini["katas"].push_back(row);
       fs::create_directories(root / "solutions");
       const std::string mini_text = mini.dump(2) + "\n";
-      if (read_all(root / "curriculum.json") != mini_text)
+      if (read_file(root / "curriculum.json") != mini_text)
         std::ofstream(root / "curriculum.json") << mini_text;
       copy_if_changed(trusted / kata.test_file(), root / kata.test_file());
       for (const auto& [name, text] : found->second) {
         const fs::path file = root / "katas" / kata.dir / name;
-        if (read_all(file) == text && fs::exists(file)) continue;
+        if (read_file(file) == text && fs::exists(file)) continue;
         fs::create_directories(file.parent_path());
         std::ofstream(file, std::ios::binary) << text;
       }
@@ -205,7 +199,7 @@ SharedBuild::SharedBuild(const fs::path& trusted, const Manifest& manifest,
                                     root.string(), root.string(), prefix);
     }
   }
-  if (read_all(work_dir / "variants.cmake") != variants_cmake)
+  if (read_file(work_dir / "variants.cmake") != variants_cmake)
     std::ofstream(work_dir / "variants.cmake") << variants_cmake;
 
   // Configure once; later runs reuse the build folder (CMake re-runs itself when
