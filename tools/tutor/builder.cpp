@@ -23,7 +23,8 @@ namespace tutor {
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going,
                           const std::function<void(int, int)>& on_progress,
-                          std::chrono::seconds time_limit) {
+                          std::chrono::seconds time_limit,
+                          const std::function<void(const std::string&)>& on_line) {
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   const int jobs = cores > 0 ? static_cast<int>(cores) : 2;
   RunRequest request;
@@ -34,22 +35,23 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
     // Keep going past errors: make's -k, or ninja's -k 0 (no limit on failed steps).
     request.argv.push_back("--");
     request.argv.push_back("-k");
-    if (std::filesystem::exists(build_dir / "build.ninja")) request.argv.push_back("0");
+    if (uses_ninja(build_dir)) request.argv.push_back("0");
   }
   request.timeout = time_limit;
   request.max_output = 2 * 1024 * 1024;
-  if (on_progress) {
+  if (on_progress || on_line) {
     // Ninja prints "[12/40] ..." and make "[ 30%] ..." at the start of a line.
     auto pending = std::make_shared<std::string>();
-    request.on_output = [pending, on_progress](std::string_view chunk) {
+    request.on_output = [pending, on_progress, on_line](std::string_view chunk) {
       pending->append(chunk);
       std::size_t end;
       while ((end = pending->find('\n')) != std::string::npos) {
         const std::string line = pending->substr(0, end);
         pending->erase(0, end + 1);
+        if (on_line) on_line(line);
         int done = 0, total = 0;
-        if (std::sscanf(line.c_str(), "[%d/%d]", &done, &total) == 2 ||
-            (std::sscanf(line.c_str(), "[%d%%]", &done) == 1 && (total = 100)))
+        if (on_progress && (std::sscanf(line.c_str(), "[%d/%d]", &done, &total) == 2 ||
+                            (std::sscanf(line.c_str(), "[%d%%]", &done) == 1 && (total = 100))))
           on_progress(done, total);
       }
     };
@@ -80,6 +82,17 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
           time_limit.count());
   }
   return result;
+}
+
+bool uses_ninja(const std::filesystem::path& build_dir) {
+  return std::filesystem::exists(build_dir / "build.ninja");
+}
+
+std::string linked_binary(const std::string& line) {
+  static constexpr std::string_view kLinking = "] Linking CXX executable bin/";
+  const auto at = line.find(kLinking);
+  if (line.empty() || line[0] != '[' || at == std::string::npos) return "";
+  return line.substr(at + kLinking.size());
 }
 
 std::string first_compiler_error(const std::string& output,
