@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -28,14 +29,17 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   const int jobs = cores > 0 ? static_cast<int>(cores) : 2;
   RunRequest request;
-  request.argv = {TUTOR_CMAKE_COMMAND,  "--build", build_dir.string(), "--parallel",
-                  std::to_string(jobs), "--target"};
-  for (const auto& t : targets) request.argv.push_back(t);
-  if (keep_going) {
-    // Keep going past errors: make's -k, or ninja's -k 0 (no limit on failed steps).
-    request.argv.push_back("--");
-    request.argv.push_back("-k");
-    if (uses_ninja(build_dir)) request.argv.push_back("0");
+  const std::string ninja = uses_ninja(build_dir) ? ninja_program(build_dir) : "";
+  if (!ninja.empty()) {
+    // Ninja itself: `cmake --build` would only start it, ~0.05 s later on every save.
+    request.argv = {ninja, "-C", build_dir.string(), "-j", std::to_string(jobs)};
+    if (keep_going) request.argv.insert(request.argv.end(), {"-k", "0"});  // no limit on failures
+    request.argv.insert(request.argv.end(), targets.begin(), targets.end());
+  } else {
+    request.argv = {TUTOR_CMAKE_COMMAND,  "--build", build_dir.string(), "--parallel",
+                    std::to_string(jobs), "--target"};
+    for (const auto& t : targets) request.argv.push_back(t);
+    if (keep_going) request.argv.insert(request.argv.end(), {"--", "-k"});  // make's keep going
   }
   request.timeout = time_limit;
   request.max_output = 2 * 1024 * 1024;
@@ -86,6 +90,15 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
 
 bool uses_ninja(const std::filesystem::path& build_dir) {
   return std::filesystem::exists(build_dir / "build.ninja");
+}
+
+std::string ninja_program(const std::filesystem::path& build_dir) {
+  std::ifstream cache(build_dir / "CMakeCache.txt");
+  static constexpr std::string_view kKey = "CMAKE_MAKE_PROGRAM:";
+  for (std::string line; std::getline(cache, line);)
+    if (line.starts_with(kKey) && line.find('=') != std::string::npos)
+      return line.substr(line.find('=') + 1);
+  return "";
 }
 
 std::string linked_binary(const std::string& line) {

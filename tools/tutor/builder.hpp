@@ -31,6 +31,8 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
 
 // Does the build folder use Ninja? (Its status lines name each step as it ends.)
 bool uses_ninja(const std::filesystem::path& build_dir);
+// The build tool CMake chose for the folder (CMAKE_MAKE_PROGRAM), or "" if it cannot tell.
+std::string ninja_program(const std::filesystem::path& build_dir);
 
 // The binary a line of Ninja's output says it has just linked ("[12/80] Linking CXX executable
 // bin/kata.01a" gives "kata.01a"), or "" for any other line. Run without a terminal, Ninja

@@ -14,6 +14,7 @@
 #include "gtest_runner.hpp"
 #include "integrity.hpp"
 #include "jobs.hpp"
+#include "sandbox.hpp"
 
 namespace tutor {
 
@@ -159,6 +160,9 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   // an earlier keep-going build left behind.
   const std::string plain_target = target_name(paths, options.variant, kata);
   KataBuild build(paths, plain_target, tsan, options.prebuilt);
+  // Whether bubblewrap works is found out once, by starting a sandbox (~0.05 s): here, while the
+  // compiler runs, rather than before the first test, where the learner would wait for it.
+  (void)sandbox_support();
   if (!build.wait_for_plain()) {
     const BuildResult& failed = build.result();
     result.seconds = failed.seconds;
