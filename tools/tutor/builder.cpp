@@ -21,15 +21,30 @@
 
 namespace tutor {
 
+namespace {
+
+// Ninja, as CMake chose it for a folder it configured with Ninja (CMAKE_MAKE_PROGRAM in its
+// cache); "" for any other build tool.
+std::string ninja_program(const std::filesystem::path& build_dir) {
+  if (!std::filesystem::exists(build_dir / "build.ninja")) return "";
+  std::ifstream cache(build_dir / "CMakeCache.txt");
+  static constexpr std::string_view kKey = "CMAKE_MAKE_PROGRAM:";
+  for (std::string line; std::getline(cache, line);)
+    if (line.starts_with(kKey) && line.find('=') != std::string::npos)
+      return line.substr(line.find('=') + 1);
+  return "";
+}
+
+}  // namespace
+
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going,
                           const std::function<void(int, int)>& on_progress,
-                          std::chrono::seconds time_limit,
-                          const std::function<void(const std::string&)>& on_line) {
+                          std::chrono::seconds time_limit) {
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
   const int jobs = cores > 0 ? static_cast<int>(cores) : 2;
   RunRequest request;
-  const std::string ninja = uses_ninja(build_dir) ? ninja_program(build_dir) : "";
+  const std::string ninja = ninja_program(build_dir);
   if (!ninja.empty()) {
     // Ninja itself: `cmake --build` would only start it, ~0.05 s later on every save.
     request.argv = {ninja, "-C", build_dir.string(), "-j", std::to_string(jobs)};
@@ -43,19 +58,18 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
   }
   request.timeout = time_limit;
   request.max_output = 2 * 1024 * 1024;
-  if (on_progress || on_line) {
+  if (on_progress) {
     // Ninja prints "[12/40] ..." and make "[ 30%] ..." at the start of a line.
     auto pending = std::make_shared<std::string>();
-    request.on_output = [pending, on_progress, on_line](std::string_view chunk) {
+    request.on_output = [pending, on_progress](std::string_view chunk) {
       pending->append(chunk);
       std::size_t end;
       while ((end = pending->find('\n')) != std::string::npos) {
         const std::string line = pending->substr(0, end);
         pending->erase(0, end + 1);
-        if (on_line) on_line(line);
         int done = 0, total = 0;
-        if (on_progress && (std::sscanf(line.c_str(), "[%d/%d]", &done, &total) == 2 ||
-                            (std::sscanf(line.c_str(), "[%d%%]", &done) == 1 && (total = 100))))
+        if (std::sscanf(line.c_str(), "[%d/%d]", &done, &total) == 2 ||
+            (std::sscanf(line.c_str(), "[%d%%]", &done) == 1 && (total = 100)))
           on_progress(done, total);
       }
     };
@@ -86,26 +100,6 @@ BuildResult build_targets(const std::filesystem::path& build_dir,
           time_limit.count());
   }
   return result;
-}
-
-bool uses_ninja(const std::filesystem::path& build_dir) {
-  return std::filesystem::exists(build_dir / "build.ninja");
-}
-
-std::string ninja_program(const std::filesystem::path& build_dir) {
-  std::ifstream cache(build_dir / "CMakeCache.txt");
-  static constexpr std::string_view kKey = "CMAKE_MAKE_PROGRAM:";
-  for (std::string line; std::getline(cache, line);)
-    if (line.starts_with(kKey) && line.find('=') != std::string::npos)
-      return line.substr(line.find('=') + 1);
-  return "";
-}
-
-std::string linked_binary(const std::string& line) {
-  static constexpr std::string_view kLinking = "] Linking CXX executable bin/";
-  const auto at = line.find(kLinking);
-  if (line.empty() || line[0] != '[' || at == std::string::npos) return "";
-  return line.substr(at + kLinking.size());
 }
 
 std::string first_compiler_error(const std::string& output,

@@ -21,23 +21,11 @@ struct BuildResult {
 // `on_progress(done, total)` is called as the build tool reports steps, where it does.
 // `time_limit` bounds the build itself (not the wait for the lock): one kata's build gets
 // kKataBuildLimit, so that code the compiler cannot finish costs only that kata.
-// `on_line` sees every line of the build tool's output as it comes.
 inline constexpr std::chrono::seconds kKataBuildLimit{150};
 BuildResult build_targets(const std::filesystem::path& build_dir,
                           const std::vector<std::string>& targets, bool keep_going = false,
                           const std::function<void(int, int)>& on_progress = {},
-                          std::chrono::seconds time_limit = std::chrono::minutes(20),
-                          const std::function<void(const std::string&)>& on_line = {});
-
-// Does the build folder use Ninja? (Its status lines name each step as it ends.)
-bool uses_ninja(const std::filesystem::path& build_dir);
-// The build tool CMake chose for the folder (CMAKE_MAKE_PROGRAM), or "" if it cannot tell.
-std::string ninja_program(const std::filesystem::path& build_dir);
-
-// The binary a line of Ninja's output says it has just linked ("[12/80] Linking CXX executable
-// bin/kata.01a" gives "kata.01a"), or "" for any other line. Run without a terminal, Ninja
-// prints a step's line when the step has ended.
-std::string linked_binary(const std::string& line);
+                          std::chrono::seconds time_limit = std::chrono::minutes(20));
 
 // The first compiler or linker error in `output`, with the two lines after it (the source
 // line and the caret), paths relative to `source_dir`.

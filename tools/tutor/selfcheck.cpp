@@ -1,7 +1,6 @@
 #include "selfcheck.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,9 +29,6 @@ using Clock = std::chrono::steady_clock;
 // What one kata's check may cost, in seconds of test processes (see Block::cost). With 2 slots
 // per core on 2 cores, forty katas at this cost take 40 * 40 / 4 = 400 s of checks.
 constexpr double kBudgetSeconds = 40;
-
-// How many katas one run of Ninja builds in `make check` (see run_self_check).
-constexpr std::size_t kKatasPerBuild = 6;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -100,33 +96,23 @@ class OrderedReport {
   int failed_ = 0;
 };
 
-// One part's build: the targets to build, and the binaries whose links mean it is built.
-struct BuildGroup {
-  std::vector<std::string> targets;
-  std::vector<std::string> binaries;  // empty: the part is built when its build call ends
-};
-
-// Builds the groups while the parts already built are checked: the build keeps both cores busy,
-// while the checks mostly wait (for events, children, deadlines), so overlapping them saves most
-// of the checks' time. Each part waits only for its own group.
-//
-// `calls` says which groups one build-tool run builds together. One run for many groups keeps
-// every core busy to its end; a run per group would leave cores idle at the tail of each (its
-// last compile and link alone), about a third of the build. With Ninja a group is ready as soon
-// as its binaries are linked, while the run goes on; with make, when its run ends.
+// Builds groups of targets one after another, in the order given, while the parts already
+// built are checked: the build keeps both cores busy, while the checks mostly wait (for events,
+// children, deadlines), so overlapping them saves most of the checks' time. Each part waits
+// only for its own group.
 class BuildPipeline {
  public:
-  BuildPipeline(fs::path build_dir, std::vector<BuildGroup> groups,
-                std::vector<std::vector<std::size_t>> calls)
+  BuildPipeline(fs::path build_dir, std::vector<std::vector<std::string>> groups)
       : promises_(groups.size()) {
     for (auto& promise : promises_) results_.push_back(promise.get_future().share());
-    worker_ = std::thread([this, dir = std::move(build_dir), groups = std::move(groups),
-                           calls = std::move(calls)] {
-      for (const auto& call : calls) {
-        build_together(dir, groups, call);
+    worker_ = std::thread([this, dir = std::move(build_dir), groups = std::move(groups)] {
+      for (std::size_t i = 0; i < groups.size(); ++i) {
+        BuildResult result = build_targets(dir, groups[i], /*keep_going=*/true);
+        seconds_ += result.seconds;
+        promises_[i].set_value(std::move(result));
         // flock() is not fair: taken again at once, the lock would starve every other build
-        // waiting for it (the watch tests' fixture courses) until the last call. A pause lets
-        // a waiter in first.
+        // waiting for it (the watch tests' fixture courses) until the last group. A pause
+        // lets a waiter in first.
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });
@@ -137,49 +123,10 @@ class BuildPipeline {
 
   // Waits until group `i` is built.
   const BuildResult& wait(std::size_t i) const { return results_[i].get(); }
-  // Seconds spent building, all calls added up (call once every group is built).
+  // Seconds spent building, all groups added up (call once every group is built).
   double seconds() const { return seconds_; }
 
  private:
-  void build_together(const fs::path& dir, const std::vector<BuildGroup>& groups,
-                      const std::vector<std::size_t>& call) {
-    const auto started = Clock::now();
-    // A binary counts as linked only if the file is new: a failed link writes none (lld and
-    // GNU ld both leave no output), and an old one is from an earlier build.
-    const auto not_before = fs::file_time_type::clock::now() - std::chrono::seconds(1);
-    std::vector<std::string> targets;
-    std::vector<std::vector<std::string>> missing;  // per group in `call`: binaries not linked
-    std::vector<bool> done(call.size(), false);
-    for (std::size_t g : call) {
-      targets.insert(targets.end(), groups[g].targets.begin(), groups[g].targets.end());
-      missing.push_back(groups[g].binaries);
-    }
-    auto on_line = [&](const std::string& line) {
-      const std::string binary = linked_binary(line);
-      if (binary.empty()) return;
-      std::error_code error;
-      const auto written = fs::last_write_time(dir / "bin" / binary, error);
-      if (error || written < not_before) return;
-      for (std::size_t i = 0; i < call.size(); ++i) {
-        auto& left = missing[i];
-        const auto at = std::find(left.begin(), left.end(), binary);
-        if (at == left.end()) continue;
-        left.erase(at);
-        if (!left.empty() || done[i]) continue;
-        done[i] = true;
-        BuildResult ready;
-        ready.ok = true;
-        ready.seconds = seconds_since(started);
-        promises_[call[i]].set_value(std::move(ready));
-      }
-    };
-    BuildResult result = build_targets(dir, targets, /*keep_going=*/true, {},
-                                       std::chrono::minutes(20), on_line);
-    seconds_ = seconds_ + result.seconds;
-    for (std::size_t i = 0; i < call.size(); ++i)
-      if (!done[i]) promises_[call[i]].set_value(result);
-  }
-
   std::vector<std::promise<BuildResult>> promises_;
   std::vector<std::shared_future<BuildResult>> results_;
   std::atomic<double> seconds_ = 0;
@@ -348,10 +295,6 @@ Block check_framework(const Paths& paths) {
     if (names.empty()) block.item(false, fmt::format("{} lists its tests", target), error);
     for (auto& name : names) all.push_back({target, name, {}});
   }
-  // Slots of their own: the tests that grade fixture courses wait for the build folder while
-  // the katas are being built, and waiting in the shared slots they would stall the katas.
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  JobSlots slots(cores > 0 ? static_cast<int>(cores) : 2);
   parallel_for(all.size(), all.size(), [&](std::size_t i) {
     TestRun run;
     run.binary = paths.binary(all[i].target);
@@ -360,7 +303,7 @@ Block check_framework(const Paths& paths) {
     run.source_dir = paths.source_dir;
     run.tsan = all[i].target.ends_with(".tsan");
     run.sandbox = false;  // trusted code that needs the build folder and cgroups
-    JobSlots::Held slot(slots);
+    JobSlots::Held slot(JobSlots::shared());
     all[i].result = run_test(run);
   });
   for (const auto& one : all)
@@ -390,38 +333,19 @@ int run_self_check(const Manifest& manifest, const Paths& paths, const CheckOpti
   const bool everything = options.only_kata.empty();
 
   // Building and checking overlap: each part starts as soon as its own targets are built.
-  // Order: the framework's self-tests first and alone (the longest checks, which also build
-  // fixture courses of their own and so need the build between calls), then each kata in
-  // course order and the rest of `all` (the demos, anything no part names) in one call.
-  std::vector<BuildGroup> groups;
-  std::vector<std::vector<std::size_t>> calls;
-  if (everything) {
-    groups.push_back({{"tutor_selftest", "testkit_selftest", "testkit_selftest.tsan"}, {}});
-    calls.push_back({0});
-  }
-  const std::size_t first_kata_group = groups.size();
+  // Order: the framework's self-tests (the longest checks), each kata in course order, then
+  // the rest of `all` (the demos, anything no part names).
+  std::vector<std::vector<std::string>> groups;
+  if (everything) groups.push_back({"tutor_selftest", "testkit_selftest", "testkit_selftest.tsan"});
   for (const Kata* kata : katas) {
-    const std::string solution = paths.target_prefix + "solution." + kata->id;
-    const std::string starter = paths.target_prefix + "kata." + kata->id;
-    BuildGroup group{{solution + ".both", starter}, {solution, starter}};
-    if (kata->tsan) group.binaries.push_back(solution + ".tsan");
-    groups.push_back(std::move(group));
+    groups.push_back({paths.target_prefix + "solution." + kata->id + ".both",
+                      paths.target_prefix + "kata." + kata->id});
   }
-  if (everything) groups.push_back({{"all"}, {}});
-  // Make's output does not say when a binary is done: there, a call per group. With Ninja, a
-  // call per kKatasPerBuild katas: long enough to keep both cores busy, short enough that the
-  // framework's tests, which build fixture courses in the same folder, wait little for a turn.
-  const std::size_t per_call = uses_ninja(paths.build_dir) ? kKatasPerBuild : 1;
-  for (std::size_t g = first_kata_group; g < groups.size(); ++g) {
-    const bool last_is_all = everything && g + 1 == groups.size();
-    if ((g - first_kata_group) % per_call != 0 || (last_is_all && g > first_kata_group))
-      calls.back().push_back(g);
-    else
-      calls.push_back({g});
-  }
+  if (everything) groups.push_back({"all"});
+  const std::size_t first_kata_group = everything ? 1 : 0;
   fmt::print("building and checking side by side (each part starts once it is built)\n");
   std::fflush(stdout);
-  BuildPipeline builds(paths.build_dir, groups, calls);
+  BuildPipeline builds(paths.build_dir, groups);
 
   // Blocks: conventions, each kata, demos, framework; all run side by side.
   const std::size_t extra = everything ? 3 : 0;
