@@ -1,4 +1,6 @@
 // `make check [KATA=01a]`: the project's own test suite (see selfcheck.hpp); what CI runs.
+#include <unistd.h>
+
 #include "../commands.hpp"
 #include "../jobs.hpp"
 #include "../selfcheck.hpp"
@@ -14,9 +16,13 @@ void add_check_command(CLI::App& app, Context& context) {
                       "whole shuffled runs of each solution (default 3)");
   command->add_option("--tsan-runs", options->tsan_runs,
                       "whole shuffled runs under ThreadSanitizer (default 2)");
-  command->add_option("--jobs", *jobs, "test processes at once (default: twice the cores)");
+  command->add_option("--jobs", *jobs, "test processes at once (default: four per core)");
   command->callback([&context, options, jobs] {
-    if (*jobs > 0) JobSlots::set_size(*jobs);
+    // Four per core, not two: everything is built by then, and the checks' processes mostly
+    // wait (deadlines, children, hangs on purpose). On 2 cores the katas' checks took 70 s with
+    // 8 at once against 85 s with 4, with no test failing in three runs.
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    JobSlots::set_size(*jobs > 0 ? *jobs : 4 * static_cast<int>(cores > 0 ? cores : 2));
     context.exit_code = run_self_check(context.manifest(), context.paths, *options);
   });
 }
