@@ -18,7 +18,9 @@
 # kata_glob(<variable> <folder> <pattern>): the files of a folder that match, found again when
 # a file is added to the folder or taken out of it. Not file(GLOB CONFIGURE_DEPENDS): that
 # makes every build, the learner's too, start with a ~0.1 s re-check of every glob. Here CMake
-# depends on the folder itself, whose time changes when its list of files does.
+# depends on the folder itself, whose time changes when its list of files does (and when an
+# editor saves a file there by renaming a copy: then CMake runs again, ~3 s, once). Only
+# maintainers' folders use it; the learner's katas/ is never globbed.
 function(kata_glob variable folder pattern)
   file(GLOB found ${folder}/${pattern})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${folder})
