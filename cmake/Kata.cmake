@@ -39,6 +39,12 @@ if(BWRAP_PROGRAM)
   endif()
 endif()
 
+# The address space a compile of the learner's code may take (tools/sandbox/compile). The
+# largest kata test compiles in about 300 MiB; the tutor's hostile-code tests set less.
+if(NOT DEFINED KATA_COMPILE_MEMORY_MB)
+  set(KATA_COMPILE_MEMORY_MB 2048)
+endif()
+
 set(KATA_SUPPORT_INCLUDES ${CMAKE_SOURCE_DIR}/tests/support ${CMAKE_SOURCE_DIR}/support)
 set(KATA_LIBRARIES GTest::gtest_main Threads::Threads fmt::fmt)
 
@@ -85,7 +91,7 @@ function(_kata_test_target target test_source code_dir side sanitize libraries f
     # The learner's code compiles with limits, and without sight of solutions/ where bubblewrap
     # works (tools/sandbox/compile says why).
     set_target_properties(${target} PROPERTIES CXX_COMPILER_LAUNCHER
-      "${CMAKE_SOURCE_DIR}/tools/sandbox/compile;${ARG_ROOT};${CMAKE_BINARY_DIR};${KATA_COMPILE_SANDBOX}")
+      "${CMAKE_SOURCE_DIR}/tools/sandbox/compile;${ARG_ROOT};${CMAKE_BINARY_DIR};${KATA_COMPILE_SANDBOX};${KATA_COMPILE_MEMORY_MB}")
   endif()
   if(sanitize)
     target_compile_options(${target} PRIVATE -fsanitize=thread)

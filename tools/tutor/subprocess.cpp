@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -270,23 +272,25 @@ RunResult run_command(const RunRequest& request) {
   int status = 0;
   char buf[65536];
   bool pipe_open = true;
+  // A pidfd becomes readable when the child ends, so the loop sleeps in poll() until output, the
+  // end or the deadline comes. Without one (Linux before 5.3) it looks every 10 ms: with 16 tests
+  // at once that was 1600 wake-ups a second, ~5% of `make check`'s CPU.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   while (!exited) {
-    if (pipe_open) {
-      pollfd p{fds[0], POLLIN, 0};
-      int ready = poll(&p, 1, 10);
-      if (ready > 0) {
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n > 0) {
-          append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output,
-                        dropped);
-          if (request.on_output)
-            request.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
-        } else if (n == 0) {
-          pipe_open = false;
-        }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    const int wait_ms = pidfd < 0 ? (pipe_open ? 10 : 2)
+                                  : static_cast<int>(std::clamp<long long>(left.count(), 0, 1000));
+    pollfd p[2] = {{pipe_open ? fds[0] : -1, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    const int ready = poll(p, 2, wait_ms);
+    if (ready > 0 && p[0].revents != 0) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) {
+        append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output, dropped);
+        if (request.on_output)
+          request.on_output(std::string_view(buf, static_cast<std::size_t>(n)));
+      } else if (n == 0 || errno != EINTR) {
+        pipe_open = false;
       }
-    } else {
-      usleep(2000);
     }
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) {
@@ -298,6 +302,7 @@ RunResult run_command(const RunRequest& request) {
       exited = true;
     }
   }
+  if (pidfd >= 0) close(pidfd);
   // Whatever the command left running dies with it.
   if (killpg(pid, 0) == 0) {
     ++result.leftovers_killed;

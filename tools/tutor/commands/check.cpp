@@ -16,13 +16,14 @@ void add_check_command(CLI::App& app, Context& context) {
                       "whole shuffled runs of each solution (default 3)");
   command->add_option("--tsan-runs", options->tsan_runs,
                       "whole shuffled runs under ThreadSanitizer (default 2)");
-  command->add_option("--jobs", *jobs, "test processes at once (default: four per core)");
+  command->add_option("--jobs", *jobs, "test processes at once (default: six per core)");
   command->callback([&context, options, jobs] {
-    // Four per core, not two: everything is built by then, and the checks' processes mostly
-    // wait (deadlines, children, hangs on purpose). On 2 cores the katas' checks took 70 s with
-    // 8 at once against 85 s with 4; five whole `make check` runs with 8 had no failure.
+    // Six per core: everything is built by then, and many of the checks' processes wait
+    // (deadlines, children, hangs on purpose). The checks of a built tree on 2 cores took 73 s
+    // with 8 at once, 61-67 s with 12 and 74-80 s with 16 (more processes starting at once
+    // cost more CPU than the waiting they hide).
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    JobSlots::set_size(*jobs > 0 ? *jobs : 4 * static_cast<int>(cores > 0 ? cores : 2));
+    JobSlots::set_size(*jobs > 0 ? *jobs : 6 * static_cast<int>(cores > 0 ? cores : 2));
     context.exit_code = run_self_check(context.manifest(), context.paths, *options);
   });
 }
