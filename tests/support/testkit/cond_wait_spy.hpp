@@ -73,7 +73,6 @@ inline bool before_wait(clockid_t clock, const timespec* deadline) {
   State& s = state();
   const pid_t watched = s.watched.load();
   if (watched == 0 || watched != this_thread_tid()) return false;
-  s.waits.fetch_add(1);
   long long limit = kNoLimit;
   if (deadline != nullptr) {
     timespec now{};
@@ -81,7 +80,10 @@ inline bool before_wait(clockid_t clock, const timespec* deadline) {
     limit = (static_cast<long long>(deadline->tv_sec) - now.tv_sec) * 1'000'000'000LL +
             (deadline->tv_nsec - now.tv_nsec);
   }
+  // The limit first, the count second: a test that sees waits() grow reads this wait's limit
+  // (counted first, a test could read the limit before it was stored).
   s.latest_limit_ns.store(limit);
+  s.waits.fetch_add(1);
 
   std::function<bool()> release;
   std::chrono::milliseconds bound{0};
