@@ -255,7 +255,7 @@ TEST_F(ForkJoin, ChildrenThatEndInReverseOrderAreMatchedByPid) {
   // Child i ends only after child i + 1 has ended: the last child forked ends first, the first
   // one last. Each returns its own code 20 + i, so a status given to the wrong outcome shows.
   constexpr int kChildren = 4;
-  constexpr int kGaveUp = 9;
+  static constexpr int kGaveUp = 9;
   struct Order {
     std::atomic<pid_t> pid[kChildren];     // set by child i when it runs
     std::atomic<bool> watched[kChildren];  // child i - 1 is watching child i

@@ -235,9 +235,13 @@ bool eventually(const std::function<bool()>& condition, Clock::duration deadline
 }
 
 // The test program of a kata of the course `prefix`, running in the session.
+// A test of `target` is running: from its program, or from the program of its first test alone
+// (<target>.first, which the tutor runs while the rest of the kata still compiles).
 bool test_running(pid_t session, const std::string& target) {
   for (const auto& p : processes_of_session(session))
-    if (p.command.find("/bin/" + target + " --gtest_filter") != std::string::npos) return true;
+    for (const char* program : {"", ".first"})
+      if (p.command.find("/bin/" + target + program + " --gtest_filter") != std::string::npos)
+        return true;
   return false;
 }
 

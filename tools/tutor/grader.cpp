@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -70,12 +71,17 @@ bool test_selected(const std::string& name, const std::string& only) {
 
 // The build of one kata: the plain binary, then (for flagged katas) its ThreadSanitizer twin.
 // The plain binary's link touches a stamp file, so its tests can start while the slower TSan
-// binary is still compiling.
+// binary is still compiling. The learner's plain binary is compiled in two shards side by side
+// (cmake/Kata.cmake); its shard 0, the test file's first test, is linked alone too
+// (<binary>.first), so that test can run while shard 1 is still compiling.
 class KataBuild {
  public:
-  KataBuild(const Paths& paths, const std::string& plain, bool tsan, bool prebuilt)
-      : stamp_(paths.binary(plain)) {
+  enum class Ready { First, Plain, Failed };
+
+  KataBuild(const Paths& paths, const std::string& plain, bool tsan, bool prebuilt, bool early)
+      : stamp_(paths.binary(plain)), first_stamp_(paths.binary(plain + ".first")) {
     stamp_ += ".ready";
+    first_stamp_ += ".ready";
     if (prebuilt) {  // built and up to date: nothing to wait for
       std::promise<BuildResult> done;
       BuildResult ok;
@@ -86,10 +92,13 @@ class KataBuild {
     }
     std::error_code ignored;
     fs::remove(stamp_, ignored);
+    fs::remove(first_stamp_, ignored);
+    std::vector<std::string> goals = {plain};
+    if (early) goals.insert(goals.begin(), plain + ".first");  // first: ninja starts it first
     // The plain binary first, alone: compiled side by side with its TSan twin it took ~4 s to
     // appear instead of ~2.5 s (2 cores). The TSan twin follows while the plain tests run.
-    build_ = std::async(std::launch::async, [dir = paths.build_dir, plain, tsan] {
-      BuildResult first = build_targets(dir, {plain}, /*keep_going=*/false, {}, kKataBuildLimit);
+    build_ = std::async(std::launch::async, [dir = paths.build_dir, goals, plain, tsan] {
+      BuildResult first = build_targets(dir, goals, /*keep_going=*/false, {}, kKataBuildLimit);
       if (!first.ok || !tsan) return first;
       BuildResult second =
           build_targets(dir, {plain + ".tsan"}, /*keep_going=*/false, {}, kKataBuildLimit);
@@ -98,17 +107,10 @@ class KataBuild {
     });
   }
 
-  // True once the plain binary is ready; false if the build ended without making it.
-  bool wait_for_plain() {
-    for (;;) {
-      if (fs::exists(stamp_)) return true;
-      if (build_.wait_for(std::chrono::milliseconds(5)) == std::future_status::ready) {
-        finished_ = build_.get();
-        // Up to date already (nothing relinked, no stamp): the build's result decides.
-        return fs::exists(stamp_) || finished_.ok;
-      }
-    }
-  }
+  // Waits until the plain binary is ready (Plain), or else its first-test binary (First), or
+  // the build has ended without making the plain binary (Failed).
+  Ready wait_for_first_or_plain() { return wait(true); }
+  Ready wait_for_plain() { return wait(false); }
 
   // The whole build's result (waits for the TSan binary too).
   const BuildResult& result() {
@@ -119,10 +121,74 @@ class KataBuild {
   }
 
  private:
-  fs::path stamp_;
+  Ready wait(bool first_will_do) {
+    for (;;) {
+      if (fs::exists(stamp_)) return Ready::Plain;
+      if (first_will_do && fs::exists(first_stamp_)) return Ready::First;
+      // (Not valid: its result was collected already.)
+      if (!build_.valid() ||
+          build_.wait_for(std::chrono::milliseconds(5)) == std::future_status::ready) {
+        // Up to date already (nothing relinked, no stamp): the build's result decides.
+        return fs::exists(stamp_) || result().ok ? Ready::Plain : Ready::Failed;
+      }
+    }
+  }
+
+  fs::path stamp_, first_stamp_;
   std::future<BuildResult> build_;
   BuildResult finished_;
   std::once_flag collected_;
+};
+
+// One plain run of one test, as grading starts it.
+TestRun plain_run(const fs::path& binary, const std::string& test, const Kata& kata,
+                  const Paths& paths) {
+  TestRun run;
+  run.binary = binary;
+  run.test = test;
+  run.timeout = std::chrono::seconds(kata.timeout_seconds);
+  run.limits = kata.limits;
+  run.source_dir = paths.source_dir;
+  return run;
+}
+
+// The tests of a kata's first-test binary (<binary>.first), started as soon as it links: each
+// runs in its own process and is reported at once; grading takes their results instead of
+// running them again from the whole binary.
+class EarlyTests {
+ public:
+  void start(const fs::path& binary, const Kata& kata, const Paths& paths,
+             const std::string& only_test, const GradeEvents& events, std::mutex& report_mutex) {
+    std::string error;
+    for (const auto& name : list_tests(binary, &error, kata.limits)) {
+      if (!test_selected(name, only_test)) continue;
+      runs_.emplace(name, std::async(std::launch::async,
+                                     [binary, name, &kata, &paths, &events, &report_mutex] {
+                                       TestResult t;
+                                       {
+                                         JobSlots::Held slot(JobSlots::shared());
+                                         t = run_test(plain_run(binary, name, kata, paths));
+                                       }
+                                       std::lock_guard lock(report_mutex);
+                                       if (events.on_test) events.on_test(t, false);
+                                       return t;
+                                     }));
+    }
+  }
+
+  // The result of `test` if it was started here (waits for it to end); else nothing.
+  std::optional<TestResult> result_of(const std::string& test) {
+    const auto it = runs_.find(test);
+    if (it == runs_.end()) return std::nullopt;
+    return it->second.get();
+  }
+
+  void wait() {
+    for (auto& [name, run] : runs_) run.wait();
+  }
+
+ private:
+  std::map<std::string, std::shared_future<TestResult>> runs_;
 };
 
 }  // namespace
@@ -159,18 +225,30 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   // The authoritative build of this kata alone: its exit status decides BUILD ERROR, whatever
   // an earlier keep-going build left behind.
   const std::string plain_target = target_name(paths, options.variant, kata);
-  KataBuild build(paths, plain_target, tsan, options.prebuilt);
+  KataBuild build(paths, plain_target, tsan, options.prebuilt,
+                  /*early=*/options.variant == Variant::Kata);
   // Whether bubblewrap works is found out once, by starting a sandbox (~0.05 s): here, while the
   // compiler runs, rather than before the first test, where the learner would wait for it.
   (void)sandbox_support();
-  if (!build.wait_for_plain()) {
+  auto seconds_so_far = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  std::mutex report_mutex;
+  // The test file's first test, run from its own binary while the rest still compiles.
+  EarlyTests early;
+  if (build.wait_for_first_or_plain() == KataBuild::Ready::First && voided.empty()) {
+    note(fmt::format("first test built in {:.1f} s; the others are still compiling",
+                     seconds_so_far()));
+    early.start(paths.binary(plain_target + ".first"), kata, paths, options.only_test, events,
+                report_mutex);
+  }
+  if (build.wait_for_plain() == KataBuild::Ready::Failed) {
+    early.wait();
     const BuildResult& failed = build.result();
     result.seconds = failed.seconds;
     return build_error(result, kata, paths, failed.first_error);
   }
-  note(fmt::format(
-      "built in {:.1f} s",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
+  note(fmt::format("built in {:.1f} s", seconds_so_far()));
 
   // The tests to grade come from the test source; the binary's own listing (kata code runs
   // in it) only shows which of them it really has.
@@ -239,21 +317,17 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
 
   // Every test in its own process, several at once; the TSan run of a test follows its plain
   // run as soon as both the plain verdict (PASS) and the TSan binary are there.
-  std::mutex report_mutex;
   std::vector<TestResult> plain(names.size()), under_tsan(names.size());
   std::vector<bool> ran_tsan(names.size(), false);
   parallel_for(names.size(), names.size(), [&](std::size_t i) {
-    TestRun run;
-    run.binary = binary;
-    run.test = names[i];
-    run.timeout = std::chrono::seconds(kata.timeout_seconds);
-    run.limits = kata.limits;
-    run.source_dir = paths.source_dir;
-    {
-      JobSlots::Held slot(JobSlots::shared());
-      plain[i] = run_test(run);
-    }
-    {
+    TestRun run = plain_run(binary, names[i], kata, paths);
+    if (std::optional<TestResult> ran = early.result_of(names[i])) {
+      plain[i] = *ran;  // already reported
+    } else {
+      {
+        JobSlots::Held slot(JobSlots::shared());
+        plain[i] = run_test(run);
+      }
       std::lock_guard lock(report_mutex);
       if (events.on_test) events.on_test(plain[i], false);
     }

@@ -1,6 +1,7 @@
 #include "selfcheck.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -142,6 +143,25 @@ std::string failed_runs(const std::vector<ShuffledRun>& runs, const fs::path& bi
   return text;
 }
 
+// The learner's test program is built from two compiles of the test file (testkit/shard.hpp):
+// unless each shard registers exactly its own tests, a test would be missing (and count as a
+// failure of the starter) or run twice. Empty when the program lists every test of the source
+// once; else what differs.
+std::string shard_mismatch(const Kata& kata, const Paths& paths) {
+  std::string error;
+  std::vector<std::string> listed =
+      list_tests(paths.binary(target_name(paths, Variant::Kata, kata)), &error, kata.limits);
+  if (!error.empty()) return error;
+  std::vector<std::string> named = tests_named_in_source(paths.source_dir / kata.test_file());
+  std::sort(listed.begin(), listed.end());
+  std::sort(named.begin(), named.end());
+  if (listed == named) return "";
+  return fmt::format(
+      "the test source names {} tests ({}), the learner's test program lists {} "
+      "({}); see tests/support/testkit/shard.hpp",
+      named.size(), fmt::join(named, ", "), listed.size(), fmt::join(listed, ", "));
+}
+
 Block check_kata(const Kata& kata, const Paths& paths, const CheckOptions& options, bool prebuilt) {
   const auto started = Clock::now();
   Block block;
@@ -204,6 +224,9 @@ Block check_kata(const Kata& kata, const Paths& paths, const CheckOptions& optio
                            "(If you solved the kata in this checkout, `make reset KATA={}` brings "
                            "the starter back.)",
                            kata.dir, kata.id));
+  } else if (const std::string odd = shard_mismatch(kata, paths); !odd.empty()) {
+    block.item(false, fmt::format("starter of {}: its test program has every test once", kata.id),
+               odd);
   } else {
     block.item(
         true,
