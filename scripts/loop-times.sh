@@ -22,7 +22,9 @@ restore() {
   for dir in "$backup"/*/; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")
-    rm -rf "katas/$name" && cp -a "$dir" "katas/$name"
+    # Fresh times (cp -r, not -a): with the backup's older ones, the next build would take the
+    # last state's objects as up to date and keep grading that state.
+    rm -rf "katas/$name" && cp -r "$dir" "katas/$name"
   done
   rm -rf "$backup"
 }
@@ -61,5 +63,5 @@ for id in "${ids[@]}"; do
     printf '%-5s %-9s %13ss %13ss\n' "$id" "$state" \
       "$(cut -d' ' -f1 <<<"$times" | median)" "$(cut -d' ' -f2 <<<"$times" | median)"
   done
-  rm -rf "katas/$dir" && cp -a "$backup/$dir" "katas/$dir" && rm -rf "${backup:?}/$dir"
+  rm -rf "katas/$dir" && cp -r "$backup/$dir" "katas/$dir" && rm -rf "${backup:?}/$dir"
 done
