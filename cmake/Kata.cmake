@@ -3,9 +3,9 @@
 # register a small fixture course the same way, with the prefix "course.").
 #
 # For kata <id> with folder <dir> it makes:
-#   <prefix>kata.<id>           tests/<dir>_test.cpp built against katas/<dir>/  (the learner's;
-#                               compiled as two shards side by side, see _kata_test_target)
-#   <prefix>kata.<id>.first     the file's first test alone, for an early verdict (tutor only)
+#   <prefix>kata.<id>           tests/<dir>_test.cpp built against katas/<dir>/  (the learner's)
+#   <prefix>kata.<id>.first     the same with only the file's first test in it, compiled beside
+#                               kata.<id> after a save, for an early verdict
 #   <prefix>solution.<id>       the same test built against solutions/<dir>/
 #   <prefix>kata.<id>.tsan      } with -fsanitize=thread (built by default only when the
 #   <prefix>solution.<id>.tsan  }  manifest flags the kata "tsan"; SANITIZE=thread asks for any)
@@ -72,14 +72,26 @@ function(kata_add_guard)
   target_compile_options(kata_guard_kill PRIVATE -Werror)
 endfunction()
 
-# What every object of a kata test needs, whether it becomes a program directly or a shard of
-# one. side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
-# starter may warn where its bug itself warns.
-function(_kata_compile_settings target code_dir side sanitize libraries)
+# side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
+# starter may warn where its bug itself warns. first_only: compile only the test file's first
+# test into the program (tests/support/testkit/first_test_only.hpp says how and why).
+function(_kata_test_target target test_source code_dir side sanitize libraries files first_only)
+  add_executable(${target} ${test_source})
   # The kata's own folder comes first, so `#include "spawn_and_join.hpp"` finds the learner's
   # file in kata.* targets and the reference in solution.* targets.
   target_include_directories(${target} PRIVATE ${code_dir} ${KATA_SUPPORT_INCLUDES})
   target_link_libraries(${target} PRIVATE ${KATA_LIBRARIES} ${libraries})
+  # The .cpp files the manifest lists for the kata are compiled in too (most katas are a single
+  # header). Only those: any other file in the folder is not the kata's (the tutor flags it).
+  foreach(file ${files})
+    if(file MATCHES "\\.cpp$")
+      target_sources(${target} PRIVATE ${code_dir}/${file})
+    endif()
+  endforeach()
+  if(first_only)
+    target_compile_options(${target} PRIVATE
+      "SHELL:-include ${CMAKE_SOURCE_DIR}/tests/support/testkit/first_test_only.hpp")
+  endif()
   if(side STREQUAL "solution")
     target_compile_options(${target} PRIVATE -Werror)
   else()
@@ -94,67 +106,10 @@ function(_kata_compile_settings target code_dir side sanitize libraries)
     target_precompile_headers(${target} REUSE_FROM kata_pch_tsan)
   else()
     target_precompile_headers(${target} REUSE_FROM kata_pch)
-  endif()
-endfunction()
-
-# A plain kata program: kill(-1, ...) and kill(0, ...) are refused with a message (see
-# guard_kill.cpp for why), and its link touches bin/<name>.ready for the tutor. touch, not
-# `cmake -E touch`: starting cmake costs ~0.1 s of the learner's every save.
-function(_kata_plain_program target)
-  target_link_libraries(${target} PRIVATE kata_guard_kill)
-  add_custom_command(TARGET ${target} POST_BUILD COMMAND touch $<TARGET_FILE:${target}>.ready)
-endfunction()
-
-# One test program of a kata. The learner's plain program (side kata, no sanitizer) is built
-# from the test file compiled twice, as two shards side by side (tests/support/testkit/shard.hpp
-# says how and why), and <target>.first is linked from shard 0 alone: the tutor runs the file's
-# first test from it while shard 1 still compiles. Every other program is one object.
-function(_kata_test_target target test_source code_dir side sanitize libraries files)
-  # The .cpp files the manifest lists for the kata are compiled in too (most katas are a single
-  # header). Only those: any other file in the folder is not the kata's (the tutor flags it).
-  set(code_sources "")
-  foreach(file ${files})
-    if(file MATCHES "\\.cpp$")
-      list(APPEND code_sources ${code_dir}/${file})
-    endif()
-  endforeach()
-  if(side STREQUAL "solution" OR sanitize)
-    add_executable(${target} ${test_source} ${code_sources})
-    _kata_compile_settings(${target} ${code_dir} ${side} "${sanitize}" "${libraries}")
-    if(NOT sanitize)
-      _kata_plain_program(${target})
-    endif()
-    return()
-  endif()
-  set(objects "")
-  foreach(shard 0 1)
-    add_library(${target}.shard${shard} OBJECT ${test_source})
-    _kata_compile_settings(${target}.shard${shard} ${code_dir} ${side} OFF "${libraries}")
-    target_compile_definitions(${target}.shard${shard} PRIVATE KATA_SHARD=${shard})
-    target_compile_options(${target}.shard${shard} PRIVATE
-      "SHELL:-include ${CMAKE_SOURCE_DIR}/tests/support/testkit/shard.hpp")
-    list(APPEND objects $<TARGET_OBJECTS:${target}.shard${shard}>)
-  endforeach()
-  if(code_sources)
-    add_library(${target}.code OBJECT ${code_sources})
-    _kata_compile_settings(${target}.code ${code_dir} ${side} OFF "${libraries}")
-    list(APPEND objects $<TARGET_OBJECTS:${target}.code>)
-  endif()
-  add_executable(${target} ${objects})
-  list(REMOVE_AT objects 1)  # shard 1's
-  add_executable(${target}.first ${objects})
-  foreach(program ${target} ${target}.first)
-    target_link_libraries(${program} PRIVATE ${KATA_LIBRARIES} ${libraries})
-    # Both shards include the learner's header. A function or variable defined there without
-    # `inline` is then defined twice, which a program compiled in one piece never shows: the
-    # linker keeps the first of the two (identical) definitions instead of refusing to link.
-    target_link_options(${program} PRIVATE -Wl,--allow-multiple-definition)
-    _kata_plain_program(${program})
-  endforeach()
-  set_target_properties(${target}.shard0 ${target}.shard1 ${target}.first PROPERTIES
-                        EXCLUDE_FROM_ALL ON)
-  if(code_sources)
-    set_target_properties(${target}.code PROPERTIES EXCLUDE_FROM_ALL ON)
+    # kill(-1, ...) and kill(0, ...) are refused with a message (see the file for why).
+    target_link_libraries(${target} PRIVATE kata_guard_kill)
+    # touch, not `cmake -E touch`: starting cmake costs ~0.1 s of the learner's every save.
+    add_custom_command(TARGET ${target} POST_BUILD COMMAND touch $<TARGET_FILE:${target}>.ready)
   endif()
 endfunction()
 
@@ -171,23 +126,28 @@ function(add_kata id dir tsan)
   foreach(side kata solution)
     set(code_dir ${ARG_ROOT}/${side}s/${dir})
     _kata_test_target(${p}${side}.${id} ${test_source} ${code_dir} ${side} OFF "${ARG_LIBRARIES}"
-                      "${ARG_FILES}")
+                      "${ARG_FILES}" OFF)
     add_custom_target(${p}${side}.${id}.both)
     add_dependencies(${p}${side}.${id}.both ${p}${side}.${id})
     add_dependencies(${p}${side}s.all ${p}${side}.${id}.both)
     # Every kata has a TSan twin (make test KATA=<id> SANITIZE=thread builds it on demand); only
     # a flagged kata's twin belongs to its .both goal and to `all`.
     _kata_test_target(${p}${side}.${id}.tsan ${test_source} ${code_dir} ${side} ON "${ARG_LIBRARIES}"
-                      "${ARG_FILES}")
+                      "${ARG_FILES}" OFF)
     if(tsan)
       add_dependencies(${p}${side}.${id}.both ${p}${side}.${id}.tsan)
     else()
       set_target_properties(${p}${side}.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
     endif()
   endforeach()
+  # The learner's first test alone, compiled beside the whole program after each save: the tutor
+  # runs it as soon as it links (tests/support/testkit/first_test_only.hpp).
+  _kata_test_target(${p}kata.${id}.first ${test_source} ${ARG_ROOT}/katas/${dir} kata OFF
+                    "${ARG_LIBRARIES}" "${ARG_FILES}" ON)
   # The learner's targets stay out of `all`: a kata that does not compile yet must not stop the
   # build of everything else. The tutor builds them (katas.all with keep-going, then one by one).
-  set_target_properties(${p}kata.${id} ${p}kata.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
+  set_target_properties(${p}kata.${id} ${p}kata.${id}.tsan ${p}kata.${id}.first PROPERTIES
+                        EXCLUDE_FROM_ALL ON)
   if(p)  # a fixture course is built only when its tests ask for it
     foreach(suffix "" .tsan)
       if(TARGET ${p}solution.${id}${suffix})

@@ -33,16 +33,13 @@
 #include "testkit/next_definition.hpp"
 #include "testkit/thread_probe.hpp"
 
-// The door is one for the whole test program, in a named namespace with inline definitions:
-// the learner's test program is built from two compiles of this file (testkit/shard.hpp),
-// and the stand-ins below (in one of them) and every test must see the same door.
-namespace door_probe {
+namespace {
 
 using namespace std::chrono_literals;
 
 // ---- the door in front of a second account lock ---------------------------------------------
 
-inline constexpr int kMaxParties = 4;
+constexpr int kMaxParties = 4;
 
 struct Party {
   std::atomic<pid_t> tid{0};
@@ -57,18 +54,18 @@ struct Door {
   std::atomic<int> holds{0};
 };
 
-inline Door& door() {
+Door& door() {
   static Door* const the_door = new Door;  // never destroyed: locks happen while exiting
   return *the_door;
 }
 
-inline thread_local int account_locks_held = 0;
-inline thread_local bool in_transfer = false;           // set by the test around transfer()
-inline thread_local bool released_in_transfer = false;  // an account unlocked since then
-inline std::atomic<int> audits{0};                      // sums of all balances made so far
-inline std::atomic<int> half_done_holds{0};
+thread_local int account_locks_held = 0;
+thread_local bool in_transfer = false;           // set by the test around transfer()
+thread_local bool released_in_transfer = false;  // an account unlocked since then
+std::atomic<int> audits{0};                      // sums of all balances made so far
+std::atomic<int> half_done_holds{0};
 
-inline bool is_account(const void* mutex) {
+bool is_account(const void* mutex) {
   const auto address = reinterpret_cast<std::uintptr_t>(mutex);
   for (const auto& watched : door().accounts)
     if (address != 0 && watched.load() == address) return true;
@@ -77,7 +74,7 @@ inline bool is_account(const void* mutex) {
 
 // True once every transferring thread but `self` is at a door, has finished, or is asleep in
 // futex on one of the accounts' mutexes (glibc waits for a mutex on its first word).
-inline bool others_settled(pid_t self) {
+bool others_settled(pid_t self) {
   Door& d = door();
   for (int i = 0; i < d.party_count.load(); ++i) {
     const Party& other = d.parties[i];
@@ -91,7 +88,7 @@ inline bool others_settled(pid_t self) {
   return true;
 }
 
-inline void before_lock(pthread_mutex_t* mutex) {
+void before_lock(pthread_mutex_t* mutex) {
   if (!is_account(mutex)) return;
   if (in_transfer && released_in_transfer) {
     half_done_holds.fetch_add(1);
@@ -141,16 +138,13 @@ class DoorWatch {
   int holds() const { return door().holds.load(); }
 };
 
-}  // namespace door_probe
-
-using namespace door_probe;
+}  // namespace
 
 // ThreadSanitizer's own stand-ins, when the program has them (see next_definition.hpp).
 extern "C" int __interceptor_pthread_mutex_lock(pthread_mutex_t*) __attribute__((weak));
 extern "C" int __interceptor_pthread_mutex_trylock(pthread_mutex_t*) __attribute__((weak));
 extern "C" int __interceptor_pthread_mutex_unlock(pthread_mutex_t*) __attribute__((weak));
 
-#if TESTKIT_DEFINE_STAND_INS  // once per program (see next_definition.hpp)
 extern "C" int pthread_mutex_lock(pthread_mutex_t* mutex) {
   static const auto next =
       testkit::next_definition(&__interceptor_pthread_mutex_lock, "pthread_mutex_lock");
@@ -177,7 +171,6 @@ extern "C" int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   }
   return next(mutex);
 }
-#endif
 
 namespace {
 

@@ -71,9 +71,9 @@ bool test_selected(const std::string& name, const std::string& only) {
 
 // The build of one kata: the plain binary, then (for flagged katas) its ThreadSanitizer twin.
 // The plain binary's link touches a stamp file, so its tests can start while the slower TSan
-// binary is still compiling. The learner's plain binary is compiled in two shards side by side
-// (cmake/Kata.cmake); its shard 0, the test file's first test, is linked alone too
-// (<binary>.first), so that test can run while shard 1 is still compiling.
+// binary is still compiling. For the learner's code, a program with only the test file's first
+// test in it (<binary>.first, testkit/first_test_only.hpp) compiles beside the plain binary, in
+// about half its time: that test runs as soon as it links.
 class KataBuild {
  public:
   enum class Ready { First, Plain, Failed };

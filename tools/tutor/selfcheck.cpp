@@ -143,23 +143,21 @@ std::string failed_runs(const std::vector<ShuffledRun>& runs, const fs::path& bi
   return text;
 }
 
-// The learner's test program is built from two compiles of the test file (testkit/shard.hpp):
-// unless each shard registers exactly its own tests, a test would be missing (and count as a
-// failure of the starter) or run twice. Empty when the program lists every test of the source
-// once; else what differs.
-std::string shard_mismatch(const Kata& kata, const Paths& paths) {
+// After a save the tutor builds, beside the learner's test program, one with only the test
+// file's first test in it, and runs that test early (testkit/first_test_only.hpp). Empty when
+// that program has exactly that test; else what it has instead.
+std::string first_test_mismatch(const Kata& kata, const Paths& paths) {
   std::string error;
-  std::vector<std::string> listed =
-      list_tests(paths.binary(target_name(paths, Variant::Kata, kata)), &error, kata.limits);
+  const std::vector<std::string> listed = list_tests(
+      paths.binary(target_name(paths, Variant::Kata, kata) + ".first"), &error, kata.limits);
   if (!error.empty()) return error;
-  std::vector<std::string> named = tests_named_in_source(paths.source_dir / kata.test_file());
-  std::sort(listed.begin(), listed.end());
-  std::sort(named.begin(), named.end());
-  if (listed == named) return "";
+  const std::vector<std::string> named = tests_named_in_source(paths.source_dir / kata.test_file());
+  if (!named.empty() && listed == std::vector<std::string>{named.front()}) return "";
   return fmt::format(
-      "the test source names {} tests ({}), the learner's test program lists {} "
-      "({}); see tests/support/testkit/shard.hpp",
-      named.size(), fmt::join(named, ", "), listed.size(), fmt::join(listed, ", "));
+      "the program of the first test alone should list {} and nothing else; it "
+      "lists: {} (see tests/support/testkit/first_test_only.hpp)",
+      named.empty() ? "the file's first test" : named.front(),
+      listed.empty() ? "nothing" : fmt::format("{}", fmt::join(listed, ", ")));
 }
 
 Block check_kata(const Kata& kata, const Paths& paths, const CheckOptions& options, bool prebuilt) {
@@ -224,9 +222,8 @@ Block check_kata(const Kata& kata, const Paths& paths, const CheckOptions& optio
                            "(If you solved the kata in this checkout, `make reset KATA={}` brings "
                            "the starter back.)",
                            kata.dir, kata.id));
-  } else if (const std::string odd = shard_mismatch(kata, paths); !odd.empty()) {
-    block.item(false, fmt::format("starter of {}: its test program has every test once", kata.id),
-               odd);
+  } else if (const std::string odd = first_test_mismatch(kata, paths); !odd.empty()) {
+    block.item(false, fmt::format("starter of {}: its first test builds alone", kata.id), odd);
   } else {
     block.item(
         true,
@@ -349,6 +346,7 @@ int run_self_check(const Manifest& manifest, const Paths& paths, const CheckOpti
   for (const Kata* kata : katas) {
     targets.push_back(paths.target_prefix + "solution." + kata->id + ".both");
     targets.push_back(paths.target_prefix + "kata." + kata->id);
+    targets.push_back(paths.target_prefix + "kata." + kata->id + ".first");
   }
   fmt::print("building {}\n", everything ? "everything" : "the kata(s)");
   std::fflush(stdout);

@@ -22,8 +22,7 @@
 // three; a program's own definitions take the place of the C library's (also for the calls made
 // inside libstdc++), and each one forwards to ThreadSanitizer's or the C library's (see
 // next_definition.hpp).
-// Include it in exactly one .cpp file of a test program (a second one fails to link;
-// the two shards of a kata test, testkit/shard.hpp, count as one).
+// Include it in exactly one .cpp file of a test program (a second one fails to link).
 #pragma once
 
 #include <pthread.h>
@@ -185,7 +184,6 @@ extern "C" int __interceptor_pthread_cond_timedwait(pthread_cond_t*, pthread_mut
 extern "C" int __interceptor_pthread_cond_clockwait(pthread_cond_t*, pthread_mutex_t*, clockid_t,
                                                     const timespec*) __attribute__((weak));
 
-#if TESTKIT_DEFINE_STAND_INS  // once per program (see next_definition.hpp)
 // The stand-ins. Each one finds the definition it forwards to once, lets the spy see the wait,
 // and forwards (or, for a spurious wake-up, returns 0 at once with the mutex still locked).
 extern "C" int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
@@ -212,4 +210,3 @@ extern "C" int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mut
   if (testkit::cond_wait_detail::before_wait(clock, deadline)) return 0;
   return next(cond, mutex, clock, deadline);
 }
-#endif

@@ -12,16 +12,6 @@
 
 #include <dlfcn.h>
 
-// 1 where a file defines its stand-ins: everywhere except shard 1 of a kata test. The learner's
-// test program is built from two compiles of the test file (testkit/shard.hpp), and a program may
-// define each stand-in only once. The state a stand-in shares with the tests must then be one for
-// the program too: in a named namespace with inline definitions, never an anonymous one.
-#if !defined(KATA_SHARD) || KATA_SHARD == 0
-#define TESTKIT_DEFINE_STAND_INS 1
-#else
-#define TESTKIT_DEFINE_STAND_INS 0
-#endif
-
 namespace testkit {
 
 // `interceptor`: the address of ThreadSanitizer's __interceptor_<name>, declared weak by the

@@ -19,7 +19,7 @@
 // How: this header defines pthread_create; a program's own definition takes the place of the C
 // library's (also for the calls made inside libstdc++), and it forwards to ThreadSanitizer's or
 // the C library's (see next_definition.hpp). Include it in exactly one .cpp file of a test program
-// (a second one fails to link; the two shards of a kata test, testkit/shard.hpp, count as one).
+// (a second one fails to link).
 #pragma once
 
 #include <pthread.h>
@@ -114,7 +114,6 @@ class NewThreadsRunFirst {
 extern "C" int __interceptor_pthread_create(pthread_t*, const pthread_attr_t*, void* (*)(void*),
                                             void*) __attribute__((weak));
 
-#if TESTKIT_DEFINE_STAND_INS  // once per program (see next_definition.hpp)
 extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attributes,
                               void* (*function)(void*), void* argument) noexcept {
   static const auto next =
@@ -148,4 +147,3 @@ extern "C" int pthread_create(pthread_t* thread, const pthread_attr_t* attribute
   }  // else: a thread that has not begun yet may still read `start`; it is left to it
   return 0;
 }
-#endif
