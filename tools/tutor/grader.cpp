@@ -230,8 +230,12 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   // The authoritative build of this kata alone: its exit status decides BUILD ERROR, whatever
   // an earlier keep-going build left behind.
   const std::string plain_target = target_name(paths, options.variant, kata);
-  KataBuild build(paths, plain_target, tsan, options.prebuilt,
-                  /*early=*/options.variant == Variant::Kata);
+  // The learner's first test early, unless only another test was asked for.
+  const std::vector<std::string> in_source =
+      tests_named_in_source(paths.source_dir / kata.test_file());
+  const bool first_early = options.variant == Variant::Kata && !in_source.empty() &&
+                           test_selected(in_source.front(), options.only_test);
+  KataBuild build(paths, plain_target, tsan, options.prebuilt, first_early);
   // Whether bubblewrap works is found out once, by starting a sandbox (~0.05 s): here, while the
   // compiler runs, rather than before the first test, where the learner would wait for it.
   (void)sandbox_support();
