@@ -123,6 +123,11 @@ function(add_kata id dir tsan)
     message(WARNING "kata ${id}: ${test_source} does not exist yet; skipped")
     return()
   endif()
+  # The learner's first test alone, compiled beside the whole program after each save: the tutor
+  # runs it as soon as it links (tests/support/testkit/first_test_only.hpp). Defined before the
+  # kata's other targets: Ninja 1.11 starts the ready jobs in the order they were defined.
+  _kata_test_target(${p}kata.${id}.first ${test_source} ${ARG_ROOT}/katas/${dir} kata OFF
+                    "${ARG_LIBRARIES}" "${ARG_FILES}" ON)
   foreach(side kata solution)
     set(code_dir ${ARG_ROOT}/${side}s/${dir})
     _kata_test_target(${p}${side}.${id} ${test_source} ${code_dir} ${side} OFF "${ARG_LIBRARIES}"
@@ -140,10 +145,6 @@ function(add_kata id dir tsan)
       set_target_properties(${p}${side}.${id}.tsan PROPERTIES EXCLUDE_FROM_ALL ON)
     endif()
   endforeach()
-  # The learner's first test alone, compiled beside the whole program after each save: the tutor
-  # runs it as soon as it links (tests/support/testkit/first_test_only.hpp).
-  _kata_test_target(${p}kata.${id}.first ${test_source} ${ARG_ROOT}/katas/${dir} kata OFF
-                    "${ARG_LIBRARIES}" "${ARG_FILES}" ON)
   # The learner's targets stay out of `all`: a kata that does not compile yet must not stop the
   # build of everything else. The tutor builds them (katas.all with keep-going, then one by one).
   set_target_properties(${p}kata.${id} ${p}kata.${id}.tsan ${p}kata.${id}.first PROPERTIES
