@@ -72,6 +72,19 @@ function(kata_add_guard)
   target_compile_options(kata_guard_kill PRIVATE -Werror)
 endfunction()
 
+# testkit's compiled part (the deadline's runner and its deadlock watch), linked into every kata
+# test and testkit's own tests: once plain (kata_testkit), once for ThreadSanitizer builds
+# (kata_testkit_tsan), so that a race in the helpers is reported like one in the kata.
+function(kata_add_testkit)
+  foreach(name kata_testkit kata_testkit_tsan)
+    add_library(${name} OBJECT ${CMAKE_SOURCE_DIR}/tests/support/testkit/deadline.cpp
+                               ${CMAKE_SOURCE_DIR}/tests/support/testkit/deadlock.cpp)
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
+    target_compile_options(${name} PRIVATE -Werror)
+  endforeach()
+  target_compile_options(kata_testkit_tsan PRIVATE -fsanitize=thread)
+endfunction()
+
 # side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
 # starter may warn where its bug itself warns. first_only: compile only the test file's first
 # test into the program (tests/support/testkit/first_test_only.hpp says how and why).
@@ -101,11 +114,13 @@ function(_kata_test_target target test_source code_dir side sanitize libraries f
       "${CMAKE_SOURCE_DIR}/tools/sandbox/compile;${ARG_ROOT};${CMAKE_BINARY_DIR};${KATA_COMPILE_SANDBOX};${KATA_COMPILE_MEMORY_MB}")
   endif()
   if(sanitize)
+    target_link_libraries(${target} PRIVATE kata_testkit_tsan)
     target_compile_options(${target} PRIVATE -fsanitize=thread)
     target_link_options(${target} PRIVATE -fsanitize=thread)
     target_precompile_headers(${target} REUSE_FROM kata_pch_tsan)
   else()
     target_precompile_headers(${target} REUSE_FROM kata_pch)
+    target_link_libraries(${target} PRIVATE kata_testkit)
     # kill(-1, ...) and kill(0, ...) are refused with a message (see the file for why).
     target_link_libraries(${target} PRIVATE kata_guard_kill)
     # touch, not `cmake -E touch`: starting cmake costs ~0.1 s of the learner's every save.
