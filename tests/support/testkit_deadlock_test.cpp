@@ -176,6 +176,30 @@ TEST(NotADeadlock, AReadFromAPipeThatAChildWritesLater) {
   EXPECT_EQ(got, 'x');
 }
 
+// The writer is a grandchild whose parent has ended: it is no longer below the test process, but
+// it holds the pipe, so the read is not a deadlock.
+TEST(NotADeadlock, AReadFromAPipeThatAProcessOutsideTheTestWritesLater) {
+  const char got = testkit::finishes_within(kLong, "reading from an orphan", [] {
+    int ends[2];
+    if (pipe(ends) != 0) return '?';
+    const pid_t child = fork();
+    if (child == 0) {
+      if (fork() == 0) {
+        usleep(400'000);
+        (void)!write(ends[1], "x", 1);
+      }
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);  // the orphan, now a child of init, writes later
+    close(ends[1]);
+    char byte = '?';
+    (void)!read(ends[0], &byte, 1);
+    close(ends[0]);
+    return byte;
+  });
+  EXPECT_EQ(got, 'x');
+}
+
 TEST(NotADeadlock, AJoinOfAThreadThatWaitsWithATimeout) {
   testkit::finishes_within(kLong, "joining a patient thread", [] {
     std::mutex mutex;
