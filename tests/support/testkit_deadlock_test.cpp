@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -198,6 +199,32 @@ TEST(NotADeadlock, AReadFromAPipeThatAProcessOutsideTheTestWritesLater) {
     return byte;
   });
   EXPECT_EQ(got, 'x');
+}
+
+// alarm()'s signal ends the blocked read with EINTR: a timer is a way out. (The signal goes to
+// a thread that does not block it: only the reading thread, here.)
+TEST(NotADeadlock, AReadThatAnAlarmInterrupts) {
+  sigset_t alarm_only, before;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm_only, &before);
+  const bool interrupted = testkit::finishes_within(kLong, "reading until the alarm", [&] {
+    pthread_sigmask(SIG_UNBLOCK, &alarm_only, nullptr);
+    struct sigaction on_alarm {};
+    on_alarm.sa_handler = [](int) {};  // no SA_RESTART: the read returns
+    sigaction(SIGALRM, &on_alarm, nullptr);
+    int ends[2];
+    if (pipe(ends) != 0) return false;
+    alarm(1);
+    char byte;
+    const bool ended = read(ends[0], &byte, 1) < 0 && errno == EINTR;
+    close(ends[0]);
+    close(ends[1]);
+    signal(SIGALRM, SIG_DFL);
+    return ended;
+  });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  EXPECT_TRUE(interrupted);
 }
 
 TEST(NotADeadlock, AJoinOfAThreadThatWaitsWithATimeout) {

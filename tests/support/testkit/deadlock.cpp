@@ -7,6 +7,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,6 +233,23 @@ const std::set<std::string> inherited_pipes = [] {
   return pipes;
 }();
 
+// Whether process `pid` has a timer whose signal could end a wait: its POSIX timers (listed in
+// /proc/<pid>/timers), and for the test process itself also alarm() and setitimer(). (Another
+// process's alarm() does not show in /proc: a child that ends its own wait with alarm() would be
+// taken for deadlocked. No kata does that.)
+bool armed_timer(pid_t pid) {
+  if (pid == getpid()) {
+    for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+      itimerval timer{};
+      if (getitimer(which, &timer) == 0 &&
+          (timer.it_value.tv_sec != 0 || timer.it_value.tv_usec != 0)) {
+        return true;
+      }
+    }
+  }
+  return read_file("/proc/" + std::to_string(pid) + "/timers").find("signal:") != std::string::npos;
+}
+
 }  // namespace
 
 void add_watcher(pid_t tid) {
@@ -251,12 +269,21 @@ std::string DeadlockWatch::look() {
     std::lock_guard lock(watchers_mutex);
     skipped = watchers;
   }
+  // A timer (alarm(), setitimer(), timer_create()) may end a wait with its signal.
+  if (armed_timer(self)) {
+    last_.clear();
+    return "";
+  }
   std::map<pid_t, std::string> now;
   std::vector<std::pair<std::string, Wait>> waits;  // who, what
   std::set<pid_t> in_tree;
   const std::vector<Process> tree = process_tree(self);
   for (const Process& process : tree) {
     in_tree.insert(process.pid);
+    if (process.pid != self && armed_timer(process.pid)) {
+      last_.clear();
+      return "";
+    }
     const std::string who = process.pid == self ? "" : "child " + std::to_string(process.pid);
     if (process.state == 'Z') {
       now[process.pid] = "exited";
