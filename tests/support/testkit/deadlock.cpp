@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -26,8 +27,10 @@ namespace testkit::detail {
 
 namespace {
 
-std::mutex watchers_mutex;
-std::set<pid_t> watchers;
+// The watchers' thread ids, in slots without a lock: a fork() while a look held a mutex here
+// would leave the child a mutex that nobody can unlock. (More than 16 nested deadlines at once do
+// not happen; a watcher without a slot only makes deadlocks slower to name.)
+std::array<std::atomic<pid_t>, 16> watchers{};
 
 // A small /proc file, whole; empty if it cannot be read (the thread or process is gone).
 std::string read_file(const std::string& path) {
@@ -253,22 +256,23 @@ bool armed_timer(pid_t pid) {
 }  // namespace
 
 void add_watcher(pid_t tid) {
-  std::lock_guard lock(watchers_mutex);
-  watchers.insert(tid);
+  for (auto& slot : watchers) {
+    pid_t empty = 0;
+    if (slot.compare_exchange_strong(empty, tid)) return;
+  }
 }
 
 void remove_watcher(pid_t tid) {
-  std::lock_guard lock(watchers_mutex);
-  watchers.erase(tid);
+  for (auto& slot : watchers) {
+    pid_t mine = tid;
+    if (slot.compare_exchange_strong(mine, 0)) return;
+  }
 }
 
 std::string DeadlockWatch::look() {
   const pid_t self = getpid();
   std::set<pid_t> skipped;
-  {
-    std::lock_guard lock(watchers_mutex);
-    skipped = watchers;
-  }
+  for (const auto& slot : watchers) skipped.insert(slot.load());
   // A timer (alarm(), setitimer(), timer_create()) may end a wait with its signal.
   if (armed_timer(self)) {
     last_.clear();
