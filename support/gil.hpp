@@ -105,21 +105,23 @@ class Gil {
     }
   }
 
-  // A check point (the eval breaker at a loop back edge), called by the holder.
-  void check(ThreadId thread) {
+  // A check point (the eval breaker at a loop back edge), called by the holder. Returns true if
+  // the thread let the GIL go there (and holds it again now).
+  bool check(ThreadId thread) {
     switch (kind_) {
       case GilKind::Off:
-        return;
+        return false;
       case GilKind::Ticks:
-        if (++ticks_ < kTicksPerCheck) return;  // only the holder counts: the GIL guards it
+        if (++ticks_ < kTicksPerCheck) return false;  // only the holder counts: the GIL guards it
         ticks_ = 0;
         break;
       case GilKind::Modern:
-        if (!drop_request_.load(std::memory_order_relaxed)) return;
+        if (!drop_request_.load(std::memory_order_relaxed)) return false;
         break;
     }
     drop(thread);
     take(thread);
+    return true;
   }
 
   // The eval breaker: has a waiter asked the holder to drop?
