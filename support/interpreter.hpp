@@ -4,11 +4,13 @@
 // A program is a list of instructions: Cpu{n} runs n units of bytecode (a few microseconds of
 // arithmetic each) with a check point after every unit, as CPython's eval loop checks its eval
 // breaker at loop back edges; Io{...} blocks with the GIL released (Py_BEGIN_ALLOW_THREADS), for
-// a duration or in a call of the caller's. Interpreter::run starts one thread per program and
-// records, per thread, spans of running bytecode, waiting for the GIL and doing I/O.
+// a duration or in a call of the caller's. A Cpu run may also end early on a flag (a CPU-bound
+// thread that runs for as long as another thread is busy). Interpreter::run starts one thread per
+// program and records, per thread, spans of running bytecode, waiting for the GIL and doing I/O.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -62,6 +64,7 @@ class Trace {
 
 struct Cpu {
   int units;
+  const std::atomic<bool>* stop = nullptr;  // if set, the run also ends once it is true
 };
 
 struct Io {
@@ -106,7 +109,7 @@ class Interpreter {
     since = now;
     for (const Instruction& instruction : program) {
       if (const Cpu* cpu = std::get_if<Cpu>(&instruction)) {
-        for (int unit = 0; unit < cpu->units; ++unit) {
+        for (int unit = 0; unit < cpu->units && !(cpu->stop && cpu->stop->load()); ++unit) {
           bytecode_unit();
           if (on_unit_) on_unit_(thread);
           const auto before_check = TraceClock::now();
