@@ -148,7 +148,7 @@ Timeline record_timeline() {
     io_bound.push_back(Io{1ms, {}});
     io_bound.push_back(Cpu{1});
   }
-  interpreter.run({{Cpu{6000}}, {Cpu{6000}}, io_bound});
+  interpreter.run({{Cpu{20000}}, {Cpu{20000}}, io_bound});
   Timeline t{interpreter.trace().spans(), Clock::time_point::max(), 0, 3};
   Clock::time_point end{};
   for (const auto& s : t.spans) {
