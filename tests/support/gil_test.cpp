@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "../../support/interpreter.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/eventually.hpp"
-#include "testkit/inflight_probe.hpp"
 #include "testkit/timed_barrier.hpp"
 
 namespace {
@@ -25,71 +25,20 @@ using namespace std::chrono_literals;
 using support::Gil;
 using support::GilKind;
 
-// A unit of "bytecode": a few microseconds of work that the compiler cannot drop.
-void bytecode_unit() {
-  volatile unsigned x = 0;
-  for (int i = 0; i < 2000; ++i) x = x + static_cast<unsigned>(i);
-}
-
-const char* name(GilKind kind) {
-  switch (kind) {
-    case GilKind::Modern:
-      return "the modern GIL";
-    case GilKind::Ticks:
-      return "the tick GIL";
-    case GilKind::Off:
-      return "no GIL";
-  }
-  return "?";
-}
-
-TEST(Gil, OnlyOneThreadRunsBytecodeAtATime) {
-  for (GilKind kind : {GilKind::Modern, GilKind::Ticks}) {
-    Gil gil(kind, 1ms);
-    testkit::InflightProbe probe;
-    testkit::finishes_within(20s, std::string("3 threads running bytecode under ") + name(kind),
-                             [&] {
-                               std::vector<std::thread> threads;
-                               for (int id = 0; id < 3; ++id) {
-                                 threads.emplace_back([&, id] {
-                                   gil.take(id);
-                                   for (int unit = 0; unit < 1500; ++unit) {
-                                     {
-                                       auto in = probe.enter();
-                                       bytecode_unit();
-                                     }
-                                     gil.check(id);
-                                   }
-                                   gil.drop(id);
-                                 });
-                               }
-                               for (auto& t : threads) t.join();
-                             });
-    EXPECT_EQ(probe.max_in_flight(), 1) << name(kind) << " let bytecode of two threads overlap";
-    EXPECT_EQ(probe.entries(), 3 * 1500);
-  }
-}
-
 // Each thread runs until both have run 300 units: a GIL that never changes hands leaves the
-// first holder looping for ever (the deadline ends it), since the other never runs.
+// first holder looping for ever (the deadline ends it), since the other never runs. (That only
+// one thread runs bytecode at a time is tested in interpreter_test.cpp.)
 TEST(Gil, TwoCpuBoundThreadsBothMakeProgress) {
   constexpr int kUnits = 300;
   Gil gil(GilKind::Modern, 1ms);
   std::array<std::atomic<int>, 2> done{};
+  std::atomic<bool> both_done{false};
+  support::Interpreter interpreter(gil, [&](int thread) {
+    if (++done[thread] >= kUnits && done[1 - thread] >= kUnits) both_done = true;
+  });
+  const support::Program until_both_done{support::Cpu{1 << 30, &both_done}};
   testkit::finishes_within(20s, "two CPU-bound threads under the modern GIL", [&] {
-    std::vector<std::thread> threads;
-    for (int id = 0; id < 2; ++id) {
-      threads.emplace_back([&, id] {
-        gil.take(id);
-        while (done[0] < kUnits || done[1] < kUnits) {
-          bytecode_unit();
-          ++done[id];
-          gil.check(id);
-        }
-        gil.drop(id);
-      });
-    }
-    for (auto& t : threads) t.join();
+    interpreter.run({until_both_done, until_both_done});
   });
   const Gil::Stats stats = gil.stats();
   EXPECT_GE(stats.switches, 2u) << "both threads took the GIL, so it changed hands at least twice";

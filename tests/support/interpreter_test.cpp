@@ -30,6 +30,15 @@ void run(Interpreter& interpreter, const std::vector<Program>& programs, const c
   testkit::finishes_within(20s, what, [&] { interpreter.run(programs); });
 }
 
+TEST(Interpreter, UnderTheTickGilBytecodeNeverOverlapsEither) {
+  Gil gil(GilKind::Ticks);
+  testkit::InflightProbe probe;
+  Interpreter interpreter(gil, [&](int) { auto in = probe.enter(); });
+  run(interpreter, {{Cpu{1500}}, {Cpu{1500}}, {Cpu{1500}}}, "three programs under the tick GIL");
+  EXPECT_EQ(probe.max_in_flight(), 1);
+  EXPECT_EQ(probe.entries(), 4500);
+}
+
 TEST(Interpreter, UnderTheGilBytecodeNeverOverlapsAndRunningSpansAreDisjoint) {
   Gil gil(GilKind::Modern, 1ms);
   testkit::InflightProbe probe;
