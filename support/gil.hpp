@@ -127,6 +127,12 @@ class Gil {
   // The eval breaker: has a waiter asked the holder to drop?
   bool drop_requested() const { return drop_request_.load(std::memory_order_relaxed); }
 
+  // Whether some thread holds the GIL now (always false with GilKind::Off).
+  bool held() const {
+    std::lock_guard lock(mutex_);
+    return locked_;
+  }
+
   ThreadId last_holder() const {
     std::lock_guard lock(mutex_);
     return last_holder_;
