@@ -58,13 +58,13 @@ TEST_F(AllowThreads, TheCallsResultComesBack) {
 
 TEST_F(AllowThreads, BlockingCallsOfFourThreadsAreInProgressAtOnce) {
   Gil gil(GilKind::Modern, 1ms);
-  testkit::TimedBarrier all_blocked(kThreads, 5s);
+  testkit::TimedBarrier all_blocked(kThreads, 2s);
   std::array<std::atomic<bool>, kThreads> met{};
   on_threads_holding_the_gil(gil, "four threads making a blocking call each", [&](int id) {
     kata::blocking_call(gil, id, [&] { met[id] = all_blocked.arrive_and_wait(); });
   });
   for (int id = 0; id < kThreads; ++id) {
-    EXPECT_TRUE(met[id]) << "thread " << id << "'s blocking call waited 5 s for the other three "
+    EXPECT_TRUE(met[id]) << "thread " << id << "'s blocking call waited 2 s for the other three "
                          << "threads' calls to be in progress too, and they never were: a "
                             "thread that blocks while it holds the GIL stops every other thread. "
                             "Is the GIL dropped before the call?";
