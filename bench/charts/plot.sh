@@ -68,7 +68,7 @@ awk -v prefix="$tables/$stem" '
     for (i = 1; i <= n; i++) {
       if (medians ? agg[i] != "median" : type[i] != "iteration") continue
       label = name[i]
-      gsub(/\/(real_time|min_time:[^\/]*|repeats:[^\/]*)/, "", label)
+      gsub(/\/(real_time|manual_time|iterations:[^\/]*|min_time:[^\/]*|repeats:[^\/]*)/, "", label)
       family = label; sub(/\/.*/, "", family)
       sub(/^[^\/]*\/?/, "", label)
       argument = "NaN"
