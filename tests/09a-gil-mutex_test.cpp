@@ -37,6 +37,10 @@ void bytecode_unit() {
   for (unsigned i = 0; i < 2000; ++i) x = x + i;
 }
 
+constexpr const char* kDropWaitsForNobody =
+    "drop() waited for another thread to take the GIL, and none was waiting: wait only after a "
+    "drop that was asked for (drop_requested() was true when it dropped).";
+
 constexpr const char* kHoldsForEver =
     "A thread that holds the GIL and keeps computing must let go when asked: does check() look "
     "at the drop request, and does anyone ever set it (a waiter whose interval ran out)?";
@@ -44,17 +48,23 @@ constexpr const char* kHoldsForEver =
 TEST_F(GilMutex, EveryTakeByAnotherThreadCountsOneSwitch) {
   Gil gil(1ms);
   EXPECT_EQ(gil.switch_number(), 0u) << "a new GIL has had no holder yet";
-  gil.take(7);
-  gil.drop(7);
-  gil.take(7);
-  EXPECT_EQ(gil.switch_number(), 1u)
-      << "thread 7 took the GIL twice in a row: only the first take is a switch";
-  gil.drop(7);
-  gil.take(8);
-  EXPECT_EQ(gil.switch_number(), 2u) << "thread 8 took the GIL after thread 7: one more switch";
-  EXPECT_EQ(gil.last_holder(), 8);
-  EXPECT_FALSE(gil.drop_requested()) << "nobody ever waited, so nobody asked for a drop";
-  gil.drop(8);
+  testkit::finishes_within(
+      5s, "take() and drop() by one thread, then by another, with nobody waiting",
+      [&] {
+        gil.take(7);
+        gil.drop(7);
+        gil.take(7);
+        EXPECT_EQ(gil.switch_number(), 1u)
+            << "thread 7 took the GIL twice in a row: only the first take is a switch";
+        gil.drop(7);
+        gil.take(8);
+        EXPECT_EQ(gil.switch_number(), 2u)
+            << "thread 8 took the GIL after thread 7: one more switch";
+        EXPECT_EQ(gil.last_holder(), 8);
+        EXPECT_FALSE(gil.drop_requested()) << "nobody ever waited, so nobody asked for a drop";
+        gil.drop(8);
+      },
+      kDropWaitsForNobody);
 }
 
 TEST_F(GilMutex, OnlyOneThreadRunsBytecodeAtATime) {
@@ -87,19 +97,25 @@ TEST_F(GilMutex, OnlyOneThreadRunsBytecodeAtATime) {
 
 TEST_F(GilMutex, AWaiterAsksTheHolderToLetGo) {
   Gil gil(1ms);
-  gil.take(0);
-  std::thread waiter([&] {
-    gil.take(1);
-    gil.drop(1);
-  });
-  const bool asked = testkit::eventually([&] { return gil.drop_requested(); }, kPatience);
+  bool asked = false;
+  testkit::finishes_within(
+      5s, "a holder and a thread waiting for the GIL",
+      [&] {
+        gil.take(0);
+        std::thread waiter([&] {
+          gil.take(1);
+          gil.drop(1);
+        });
+        asked = testkit::eventually([&] { return gil.drop_requested(); }, kPatience);
+        gil.check(0);  // lets thread 1 have the GIL, if it asked
+        gil.drop(0);
+        waiter.join();
+      },
+      "Does check() or drop() wait for a hand-off that never comes?");
   EXPECT_TRUE(asked) << "thread 1 waited " << std::chrono::seconds(kPatience).count()
                      << " s for the GIL (the switch interval is 1 ms) and never asked for it. "
                         "A waiter waits one interval at a time; if the GIL is still held and "
                         "switch_number() did not move meanwhile, it sets the drop request";
-  gil.check(0);  // lets thread 1 have the GIL, if it asked
-  gil.drop(0);
-  waiter.join();
 }
 
 TEST_F(GilMutex, AfterARequestedDropTheWaiterGoesFirst) {
@@ -173,8 +189,7 @@ TEST_F(GilMutex, ADropNobodyAskedForDoesNotWait) {
         gil.take(0);
         gil.drop(0);
       },
-      "drop() waited for another thread to take the GIL, and there is none: wait only after a "
-      "drop that was asked for (drop_requested() was true when it dropped).");
+      kDropWaitsForNobody);
 }
 
 }  // namespace
