@@ -112,7 +112,8 @@ int most_running_bytecode_at_once(GilKind kind) {
       if (started[i].exchange(true)) return;
       // The first instruction waits until the other thread runs bytecode too, or waits for the
       // GIL. Under a GIL one of the two always happens; the deadline is only a failure bound.
-      testkit::eventually([&] { return probe.now() >= 2 || gil.stats().waits >= 1; }, 1000ms);
+      testkit::eventually([&] { return probe.max_in_flight() >= 2 || gil.stats().waits >= 1; },
+                          1000ms);
     };
   }
   const auto results =
