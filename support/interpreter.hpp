@@ -84,9 +84,11 @@ inline void bytecode_unit() {
 class Interpreter {
  public:
   // `on_unit`, if given, runs inside every unit of bytecode (with the GIL held, when there is
-  // one), after the arithmetic: tests put probes there.
-  explicit Interpreter(Gil& gil, std::function<void(int thread)> on_unit = {})
-      : gil_(gil), on_unit_(std::move(on_unit)) {}
+  // one), after the arithmetic: tests put probes there. Thread i is known to the GIL as
+  // first_id + i (several interpreters that share one GIL must not share thread ids).
+  explicit Interpreter(Gil& gil, std::function<void(int thread)> on_unit = {},
+                       Gil::ThreadId first_id = 0)
+      : gil_(gil), on_unit_(std::move(on_unit)), first_id_(first_id) {}
 
   // Runs program i on thread i, all started together; returns when every one has finished.
   void run(const std::vector<Program>& programs) {
@@ -102,8 +104,9 @@ class Interpreter {
 
  private:
   void run_one(int thread, const Program& program) {
+    const Gil::ThreadId id = first_id_ + thread;
     auto since = TraceClock::now();
-    gil_.take(thread);
+    gil_.take(id);
     auto now = TraceClock::now();
     trace_.add({thread, ThreadState::WaitingForGil, since, now});
     since = now;
@@ -113,7 +116,7 @@ class Interpreter {
           bytecode_unit();
           if (on_unit_) on_unit_(thread);
           const auto before_check = TraceClock::now();
-          if (gil_.check(thread)) {  // it let the GIL go: running until then, waiting since
+          if (gil_.check(id)) {  // it let the GIL go: running until then, waiting since
             now = TraceClock::now();
             trace_.add({thread, ThreadState::Running, since, before_check});
             trace_.add({thread, ThreadState::WaitingForGil, before_check, now});
@@ -126,7 +129,7 @@ class Interpreter {
         trace_.add({thread, ThreadState::Running, since, now});
         TraceClock::time_point io_end;
         {
-          AllowThreads released(gil_, thread);
+          AllowThreads released(gil_, id);
           if (io.call) {
             io.call();
           } else {
@@ -140,11 +143,12 @@ class Interpreter {
       }
     }
     trace_.add({thread, ThreadState::Running, since, TraceClock::now()});
-    gil_.drop(thread);
+    gil_.drop(id);
   }
 
   Gil& gil_;
   std::function<void(int)> on_unit_;
+  Gil::ThreadId first_id_;
   Trace trace_;
 };
 
