@@ -100,6 +100,70 @@ TEST_F(EvalLoop, EveryInstructionRunsWithTheGilHeld) {
          "until Return";
 }
 
+TEST_F(EvalLoop, AQuickCallRunsWithTheGilHeld) {
+  Gil gil(GilKind::Modern, 1ms);
+  bool held = false;
+  const Host host{{[&](long acc) {
+                    held = gil.held() && gil.last_holder() == 3;
+                    return acc;
+                  }},
+                  {}};  // no tracer: the GIL is the loop's business, not the tracer's
+  testkit::finishes_within(
+      2s, "execute() on one thread",
+      [&] {
+        return kata::execute(gil, 3, {{Op::Set, 1}, {Op::Call, 0}, {Op::Return}}, host);
+      },
+      kHangHint);
+  EXPECT_TRUE(held) << "a Call ran while thread 3 did not hold the GIL: a quick C function (len(), "
+                       "a dict lookup) touches objects like any bytecode. Hold the GIL for the "
+                       "whole run, whether or not a tracer is set; release it only around "
+                       "CallBlocking";
+}
+
+// Thread 0 returns while thread 1 waits for the GIL and has asked for it: thread 0's drop at
+// Return hands the GIL over. A second drop would then take it from thread 1.
+TEST_F(EvalLoop, ReturnLetsTheGilGoExactlyOnce) {
+  Gil gil(GilKind::Modern, 1ms);
+  std::atomic<bool> zero_in_call{false};
+  std::atomic<bool> zero_returned{false};
+  bool zero_held = false;
+  bool one_held_after = false;
+  const Host first{{[&](long) -> long {
+                     zero_held = gil.held() && gil.last_holder() == 0;
+                     zero_in_call = true;
+                     if (zero_held)
+                       testkit::eventually([&] { return gil.drop_requested(); }, 2000ms);
+                     return 0;
+                   }},
+                   {}};
+  const Host second{{[&](long) -> long {
+                      testkit::eventually([&] { return zero_returned.load(); }, 2000ms);
+                      one_held_after = gil.held() && gil.last_holder() == 1;
+                      return 0;
+                    }},
+                    {}};
+  const Code call = {{Op::Call, 0}, {Op::Return}};
+  testkit::finishes_within(
+      5s, "two threads, one returning while the other waits for the GIL",
+      [&] {
+        std::thread zero([&] {
+          kata::execute(gil, 0, call, first);
+          zero_returned = true;
+        });
+        testkit::eventually([&] { return zero_in_call.load(); }, 2000ms);  // thread 0 first
+        std::thread one([&] { kata::execute(gil, 1, call, second); });
+        one.join();
+        zero.join();
+      },
+      kHangHint);
+  ASSERT_TRUE(zero_held) << "thread 0 ran a Call without holding the GIL: make "
+                            "AQuickCallRunsWithTheGilHeld pass first";
+  EXPECT_TRUE(one_held_after)
+      << "thread 1 took the GIL when thread 0 returned, but lost it again while it was still "
+         "running its Call: did thread 0 drop the GIL twice (a destructor that drops, and a "
+         "drop() at Return as well)? Drop it exactly once, however execute() ends";
+}
+
 // Two threads count down under `kind`; returns the most that ever ran bytecode at once.
 int most_running_bytecode_at_once(GilKind kind) {
   Gil gil(kind, 1ms);
@@ -179,18 +243,29 @@ TEST_F(EvalLoop, BlockingCallsOfTwoThreadsRunAtOnce) {
   testkit::TimedBarrier both_blocked(2, 2s);
   std::array<std::atomic<bool>, 2> held_during{};
   std::array<std::atomic<bool>, 2> met{};
+  std::array<std::atomic<int>, 2> quick_calls_holding{};
   std::vector<Host> host(2);
   for (std::size_t i = 0; i < 2; ++i) {
-    host[i].functions = {[&, i](long) -> long {
-      held_during[i] = gil.held() && gil.last_holder() == static_cast<int>(i);
-      if (!held_during[i]) met[i] = both_blocked.arrive_and_wait();
-      return 5;
-    }};
+    const int me = static_cast<int>(i);
+    host[i].functions = {[&, i, me](long) -> long {
+                           held_during[i] = gil.held() && gil.last_holder() == me;
+                           if (!held_during[i]) met[i] = both_blocked.arrive_and_wait();
+                           return 5;
+                         },
+                         [&, i, me](long acc) -> long {
+                           if (gil.held() && gil.last_holder() == me) ++quick_calls_holding[i];
+                           return acc;
+                         }};
   }
-  const Code read = {{Op::CallBlocking, 0}, {Op::Return}};
+  // A quick call, the blocking call, a quick call: only the middle one may run without the GIL.
+  const Code read = {{Op::Call, 1}, {Op::CallBlocking, 0}, {Op::Call, 1}, {Op::Return}};
   const auto results = run_together(gil, {read, read}, host, "two threads in a blocking call");
   EXPECT_EQ(results, (std::vector<long>{5, 5})) << "a blocking call's result goes to acc";
   for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(quick_calls_holding[i], 2)
+        << "thread " << i << " ran a quick Call before or after its blocking call without "
+        << "holding the GIL: a Call is bytecode's business (it may touch objects); only "
+           "CallBlocking lets the GIL go, and takes it back when the call returns";
     ASSERT_FALSE(held_during[i])
         << "thread " << i << " made its blocking call with the GIL held: while it waits, no "
         << "other thread can run, not even to start a read of its own. Release the GIL around "

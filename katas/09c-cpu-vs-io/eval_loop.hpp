@@ -22,7 +22,8 @@ namespace kata {
 enum class Op {
   Set,            // acc = arg
   Add,            // acc = acc + arg
-  JumpIfNotZero,  // if acc != 0, go on at instruction number arg (backward: a loop's back edge)
+  JumpIfNotZero,  // if acc != 0, go on at instruction number arg (to arg <= this instruction's
+                  // number, it jumps backward: a loop's back edge)
   Call,           // acc = functions[arg](acc): a quick C function; runs like bytecode
   CallBlocking,   // acc = functions[arg](acc): a blocking call (a read, a sleep, a wait)
   Return,         // the end: execute() returns acc
@@ -46,7 +47,8 @@ struct Host {
 // returns the accumulator at Return.
 inline long execute(support::Gil& gil, support::Gil::ThreadId thread, const Code& code,
                     const Host& host) {
-  // TODO: no instruction below runs with the GIL held.
+  // TODO: as written, no instruction below runs with the GIL held. Take it here, for the whole
+  //       run, and make sure it is dropped exactly once, however execute() ends.
   (void)gil;
   (void)thread;
   long acc = 0;

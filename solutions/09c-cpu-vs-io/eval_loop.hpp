@@ -22,7 +22,8 @@ namespace kata {
 enum class Op {
   Set,            // acc = arg
   Add,            // acc = acc + arg
-  JumpIfNotZero,  // if acc != 0, go on at instruction number arg (backward: a loop's back edge)
+  JumpIfNotZero,  // if acc != 0, go on at instruction number arg (to arg <= this instruction's
+                  // number, it jumps backward: a loop's back edge)
   Call,           // acc = functions[arg](acc): a quick C function; runs like bytecode
   CallBlocking,   // acc = functions[arg](acc): a blocking call (a read, a sleep, a wait)
   Return,         // the end: execute() returns acc
