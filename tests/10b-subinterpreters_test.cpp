@@ -9,6 +9,7 @@
 // of each waits until the other thread of its interpreter runs too, or waits for their GIL. The
 // verdict comes from an event, never from a sleep.
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <array>
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "testkit/eventually.hpp"
 #include "testkit/inflight_probe.hpp"
 #include "testkit/leak_checked_test.hpp"
+#include "testkit/thread_probe.hpp"
 
 namespace {
 
@@ -58,12 +60,37 @@ TEST_F(Subinterpreters, TheQueueHandsOverACopy) {
   EXPECT_EQ(queue.get<std::string>(), "eggs") << "the receiver saw the sender's later change";
 }
 
+TEST_F(Subinterpreters, GetWaitsForAPutFromAnotherThread) {
+  kata::Queue queue;
+  std::atomic<pid_t> receiver_tid{0};
+  long received = 0;
+  testkit::finishes_within(
+      5s, "get() waiting for another thread's put()",
+      [&] {
+        std::thread receiver([&] {
+          receiver_tid = testkit::this_thread_tid();
+          received = queue.get<long>();
+        });
+        // Put only once the receiver sleeps in get(): then put() must wake it.
+        testkit::eventually(
+            [&] { return testkit::activity_of(receiver_tid) == testkit::Activity::kAsleepInFutex; },
+            2000ms);
+        queue.put(7L);
+        receiver.join();
+      },
+      "get() sleeps on a condition variable: does put() notify it?");
+  EXPECT_EQ(received, 7L) << "get() must return the value another thread put()";
+}
+
 TEST_F(Subinterpreters, EachInterpreterHasAGilOfItsOwn) {
   kata::Interpreter first;
   kata::Interpreter second;
   ASSERT_NE(&first.gil(), &second.gil())
       << "two interpreters return the same GIL: since Python 3.12 (PEP 684) each interpreter "
          "has its own, so that their threads never wait for each other";
+  ASSERT_EQ(&first.gil(), &first.gil())
+      << "one interpreter returned a different GIL each time gil() was called: its threads would "
+         "not be waiting for the same lock. Keep the GIL in the interpreter, made once";
   first.gil().take(0);
   EXPECT_FALSE(second.gil().held()) << "taking one interpreter's GIL took the other's too";
   first.gil().drop(0);

@@ -1,14 +1,12 @@
 // Kata 10b · Subinterpreters: a GIL for each, and values that cross as copies
 // Lesson: lessons/10-beyond-the-gil/README.md#subinterpreters-one-gil-per-interpreter
 //
-// Since Python 3.12 an interpreter can have a GIL of its own (PEP 684), and since 3.14 Python code
-// can start such interpreters and talk to them (PEP 734, concurrent.interpreters): threads of two
-// interpreters run bytecode at the same moment, threads of one still take turns. Interpreters
-// share no objects; what one sends another goes through a queue that copies it.
-// As written, every Interpreter uses the one GIL of the process, and Queue passes a pointer to the
-// sender's own object. Give each interpreter its own GIL, and make put() copy the value (encode
-// it with support/wire.hpp, as Python pickles it) so get() returns what was put, whatever the
-// sender does to its object afterwards.
+// Since Python 3.12 each interpreter in a process can have a GIL of its own (PEP 684), and 3.14
+// lets Python code start them (PEP 734): threads of two interpreters run at once, threads of one
+// still take turns, and values cross between interpreters only as copies, through queues. As
+// written, every Interpreter uses the process's one GIL, and Queue hands over a pointer to the
+// sender's own object. Give each interpreter its own GIL; make put() keep only bytes
+// (wire::encode, as Python pickles) and get() rebuild the value from them (wire::decode).
 //
 // Grade it: make test KATA=10b        Stuck? make hint KATA=10b
 #pragma once
@@ -69,9 +67,9 @@ class Queue {
   template <wire::Encodable T>
   void put(const T& value) {
     std::lock_guard lock(mutex_);
-    // TODO: this hands over the sender's own object, which it may still change (or destroy):
-    // interpreters that share objects would need one GIL again.
-    items_.push_back([&value] { return wire::encode(value); });
+    // TODO: this hands over the address of the sender's own object, which it may still change
+    //       (or destroy): interpreters that share objects would need one GIL again.
+    items_.push_back(&value);
     ready_.notify_one();
   }
 
@@ -80,15 +78,15 @@ class Queue {
   T get() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [&] { return !items_.empty(); });
-    auto item = std::move(items_.front());
+    const void* item = items_.front();
     items_.pop_front();
-    return wire::decode<T>(item());
+    return *static_cast<const T*>(item);
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<std::string()>> items_;
+  std::deque<const void*> items_;
 };
 
 }  // namespace kata
