@@ -95,7 +95,13 @@ int grade_one(Context& context, const Kata& kata, const std::string& test, bool 
       indented += c;
       if (c == '\n') indented += "    ";
     }
-    fmt::print("\n  What tells most ({}):\n{}\n", status_name(result.status), indented);
+    // The headline is one test's failure: label it with that test's status (a FAIL chosen as
+    // the most telling stays a FAIL even when another test of the kata timed out).
+    Status shown = result.status;
+    for (const TestResult& t : result.tests) {
+      if (result.message.rfind(t.name + ": ", 0) == 0) shown = t.status;
+    }
+    fmt::print("\n  What tells most ({}):\n{}\n", status_name(shown), indented);
   }
   fmt::print("\n");
   Table table(stdout);
