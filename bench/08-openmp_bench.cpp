@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <numbers>
 
+#include "mandelbrot_rows.hpp"
+
 namespace {
 
 constexpr int kThreads = 2;
@@ -30,28 +32,6 @@ constexpr int kRows = 256;
 constexpr int kColumns = 256;
 constexpr int kMaxSteps = 1000;
 
-// The steps z = z² + c takes to leave |z| <= 2 (at most kMaxSteps), summed over one row of the
-// upper half of [-2, 0.5] x [-1.125, 1.125]. Row 0 lies on the real axis, where most points
-// never leave: the first rows cost the most.
-long row_steps(int row) {
-  const double im = (row + 0.5) * 1.125 / kRows;
-  long total = 0;
-  for (int column = 0; column < kColumns; ++column) {
-    const double re = -2.0 + (column + 0.5) * 2.5 / kColumns;
-    double zr = 0.0;
-    double zi = 0.0;
-    int step = 0;
-    while (step < kMaxSteps && zr * zr + zi * zi <= 4.0) {
-      const double next_re = zr * zr - zi * zi + re;
-      zi = 2.0 * zr * zi + im;
-      zr = next_re;
-      ++step;
-    }
-    total += step;
-  }
-  return total;
-}
-
 void Schedule(benchmark::State& state, omp_sched_t kind, int chunk, int threads) {
   omp_set_schedule(kind, chunk);
   long by_thread0 = 0;
@@ -61,7 +41,7 @@ void Schedule(benchmark::State& state, omp_sched_t kind, int chunk, int threads)
     long mine0 = 0;
 #pragma omp parallel for num_threads(threads) schedule(runtime) reduction(+ : total, mine0)
     for (int row = 0; row < kRows; ++row) {
-      const long steps = row_steps(row);
+      const long steps = support::mandelbrot_row_steps(row, kRows, kColumns, kMaxSteps);
       total += steps;
       if (omp_get_thread_num() == 0) mine0 += steps;
     }

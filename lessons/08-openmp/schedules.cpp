@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "mandelbrot_rows.hpp"
+
 namespace {
 
 constexpr int kThreads = 2;
@@ -43,27 +45,6 @@ std::string who_ran(const Kind& kind, int n) {
   return ran;
 }
 
-// The steps of z = z² + c, summed over one row of the upper half of the Mandelbrot box. The rows
-// near the real axis (the first ones) cost the most.
-long row_steps(int row, int rows, int columns) {
-  const double im = (row + 0.5) * 1.125 / rows;
-  long total = 0;
-  for (int column = 0; column < columns; ++column) {
-    const double re = -2.0 + (column + 0.5) * 2.5 / columns;
-    double zr = 0.0;
-    double zi = 0.0;
-    int step = 0;
-    while (step < 1000 && zr * zr + zi * zi <= 4.0) {
-      const double next_re = zr * zr - zi * zi + re;
-      zi = 2.0 * zr * zi + im;
-      zr = next_re;
-      ++step;
-    }
-    total += step;
-  }
-  return total;
-}
-
 struct Timing {
   double ms;
   double thread0_share;  // the part of the steps that thread 0 did
@@ -76,7 +57,7 @@ Timing time_rows(const Kind& kind, int threads, int size) {
   const auto start = std::chrono::steady_clock::now();
 #pragma omp parallel for num_threads(threads) schedule(runtime) reduction(+ : total, by_thread0)
   for (int row = 0; row < size; ++row) {
-    const long steps = row_steps(row, size, size);
+    const long steps = support::mandelbrot_row_steps(row, size, size, 1000);
     total += steps;
     if (omp_get_thread_num() == 0) by_thread0 += steps;
   }
