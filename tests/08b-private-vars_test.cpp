@@ -1,0 +1,144 @@
+// Tests for kata 08b: count_inside() tests every point of the grid exactly once, on `threads`
+// OpenMP threads that each have their own column index and point, and mandelbrot_area() comes
+// out the same on two threads as on one.
+//
+// How the first test makes a shared index or point fail on every run: its inside(c) takes c by
+// reference, as count_inside() passes it, on a grid of two rows (one per thread). It holds the
+// two threads in lockstep (testkit::Lockstep) and reads the point only then: a c that both
+// threads share holds, in every round, the point that the last of them wrote. And the threads
+// leave each round one at a time, so a column index that they share is moved on by each of them
+// in turn: each thread skips every other column. Either way some point is tested twice or never.
+//
+// count_inside() runs on the test's own thread, not under testkit::finishes_within (a new thread
+// per call): testkit/openmp_pool.hpp says why.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "mandelbrot.hpp"
+#include "testkit/lockstep.hpp"
+#include "testkit/openmp_pool.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class PrivateVars : public testkit::OpenMpLeakCheckedTest {};
+
+// Counts, for every (column, row) of a grid of unit cells from 0, how often it was tested.
+class Tested {
+ public:
+  void add(const std::complex<double>& point) {
+    const std::pair<int, int> cell{static_cast<int>(std::floor(point.real())),
+                                   static_cast<int>(std::floor(point.imag()))};
+    std::lock_guard lock(mutex_);
+    ++times_[cell];
+  }
+
+  // Empty if every cell of columns × rows was tested exactly once; else what was not, in words.
+  std::string problems(int columns, int rows) const {
+    std::lock_guard lock(mutex_);
+    std::ostringstream out;
+    int twice = 0;
+    int never = 0;
+    std::string first;
+    for (int row = 0; row < rows; ++row) {
+      for (int column = 0; column < columns; ++column) {
+        const auto found = times_.find({column, row});
+        const int times = found == times_.end() ? 0 : found->second;
+        if (times == 1) continue;
+        (times == 0 ? never : twice) += 1;
+        if (first.empty()) {
+          first = "the point of column " + std::to_string(column) + ", row " + std::to_string(row) +
+                  " was tested " + std::to_string(times) + " times";
+        }
+      }
+    }
+    if (twice + never == 0 && times_.size() == static_cast<std::size_t>(columns * rows)) return "";
+    out << twice << " point(s) were tested more than once and " << never << " never (" << first
+        << ")";
+    return out.str();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<int, int>, int> times_;
+};
+
+TEST_F(PrivateVars, EveryPointIsTestedOnceWhileBothThreadsTestAtOnce) {
+  static constexpr int kColumns = 16;
+  static constexpr int kRows = 2;
+  static constexpr int kRounds = 4;
+  // Unit cells: the point of column i, row j is (i + 0.5, j + 0.5).
+  const kata::Grid grid{0.0, kColumns, 0.0, kRows, kColumns, kRows};
+  testkit::Lockstep lockstep(2, kRounds, 2s);
+  Tested tested;
+  const long count = kata::count_inside(
+      grid,
+      [&](const std::complex<double>& c) {
+        lockstep.arrive();
+        tested.add(c);  // read only now, while the other thread is inside too
+        return c.real() < kColumns / 2;
+      },
+      2);
+  ASSERT_EQ(lockstep.threads_seen(), 2u)
+      << "inside() was called on " << lockstep.threads_seen()
+      << " thread(s) with threads = 2: is num_threads(threads) still on the parallel loop?";
+  const std::string problems = tested.problems(kColumns, kRows);
+  EXPECT_EQ(problems, "")
+      << "the test held both threads inside inside(c) at the same moment " << lockstep.full_rounds()
+      << " times, and " << problems
+      << ". Does each thread have its own column index and its own point c, or do they share "
+         "the ones declared before the parallel loop?";
+  EXPECT_TRUE(lockstep.completed())
+      << "the two threads were inside inside(c) at the same moment only " << lockstep.full_rounds()
+      << " times in " << kRounds
+      << " tries: the points were tested one at a time. Is the call of inside() in a critical "
+         "section or a lock? Then the threads take turns, and nothing runs in parallel";
+  if (problems.empty()) {
+    EXPECT_EQ(count, kColumns / 2 * kRows)
+        << "inside() accepted the left half of the grid, " << kColumns / 2 * kRows
+        << " points, but count_inside() returned " << count;
+  }
+}
+
+TEST_F(PrivateVars, TheAreaIsTheSameOnTwoThreadsAsOnOne) {
+  static constexpr int kN = 160;
+  static constexpr int kIterations = 100;
+  const double one = kata::mandelbrot_area(kN, kIterations, 1);
+  const double two = kata::mandelbrot_area(kN, kIterations, 2);
+  EXPECT_NEAR(one, 1.5066, 0.05) << "on one thread the estimate of the Mandelbrot set's area "
+                                    "should be near 1.5066 (it is "
+                                 << one << ")";
+  EXPECT_EQ(two, one) << "on two threads the area came out " << two << ", on one thread " << one
+                      << ": the same points must be counted whatever the number of threads. "
+                         "Did a thread test a point or a column that another thread had set?";
+}
+
+TEST_F(PrivateVars, EveryPointOfAnUnevenGridIsTestedOnce) {
+  static constexpr int kColumns = 7;
+  static constexpr int kRows = 5;
+  const kata::Grid grid{0.0, kColumns, 0.0, kRows, kColumns, kRows};
+  Tested tested;
+  const long count = kata::count_inside(
+      grid,
+      [&](const std::complex<double>& c) {
+        tested.add(c);
+        return true;
+      },
+      2);
+  const std::string problems = tested.problems(kColumns, kRows);
+  EXPECT_EQ(problems, "") << "on a grid of " << kColumns << " columns and " << kRows << " rows, "
+                          << problems << ": does each thread have its own column index and point?";
+  EXPECT_EQ(count, kColumns * kRows)
+      << "inside() accepted every point, but count_inside() returned " << count;
+}
+
+}  // namespace
