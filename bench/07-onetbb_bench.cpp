@@ -15,7 +15,9 @@
 // openmp (parallel for with a reduction, libgomp's default schedule); par (std::transform_reduce
 // with std::execution::par, which g++'s library runs on oneTBB).
 //
-// Target (issue): every runtime at least 1.8x faster than sequential on 2 cores for Balanced.
+// Repetitions run in random order (main says why), so rows come out of order: the chart script
+// places them by name. Target (issue): every runtime at least 1.8x faster than sequential on 2
+// cores for Balanced.
 // lessons/07-onetbb/README.md#what-the-benchmark-says reads the figures.
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -29,6 +31,7 @@
 #include <latch>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -190,8 +193,21 @@ void register_family(const char* family, const Kernel* kernel) {
 int main(int argc, char** argv) {
   register_family("Balanced", &kBalanced);
   register_family("Unbalanced", &kUnbalanced);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // Repetitions interleaved at random (unless the command line says otherwise): on a shared
+  // machine a burst of other work then slows every runtime a little instead of one a lot. Run
+  // after run here, three runtimes in a row once came out no faster than sequential while
+  // another program kept a core busy, and the same runtimes were 1.9x a minute later.
+  std::vector<char*> args(argv, argv + argc);
+  bool interleaving_given = false;
+  for (char* arg : args) {
+    interleaving_given = interleaving_given || std::string_view(arg).starts_with(
+                                                   "--benchmark_enable_random_interleaving");
+  }
+  char interleave[] = "--benchmark_enable_random_interleaving=true";
+  if (!interleaving_given) args.insert(args.begin() + 1, interleave);
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
