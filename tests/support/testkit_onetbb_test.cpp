@@ -10,8 +10,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "testkit/onetbb.hpp"
 #include "testkit/thread_count.hpp"
@@ -39,45 +41,51 @@ bool two_iterations_met() {
   return met;
 }
 
-TEST(OneTbbTest, EndsOneTbbsWorkersBeforeTheLeakCheck) {
+// The failures a fixture reports for a test that runs `during` between its SetUp and TearDown.
+std::vector<std::string> failures_with(const std::function<void()>& during) {
   ::testing::TestPartResultArray failures;
-  int threads_with_a_worker = 0;
-  int threads_before = 0;
   {
     ::testing::ScopedFakeTestPartResultReporter catcher(
         ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
     OneTbbCheck check;
     check.SetUp();
-    threads_before = testkit::thread_count();
-    ASSERT_TRUE(two_iterations_met());
-    threads_with_a_worker = testkit::thread_count();
+    during();
     check.TearDown();
   }
+  std::vector<std::string> messages;
+  for (int i = 0; i < failures.size(); ++i) {
+    messages.emplace_back(failures.GetTestPartResult(i).message());
+  }
+  return messages;
+}
+
+TEST(OneTbbTest, EndsOneTbbsWorkersBeforeTheLeakCheck) {
+  int threads_before = 0;
+  int threads_with_a_worker = 0;
+  bool met = false;
+  const auto failures = failures_with([&] {
+    threads_before = testkit::thread_count();
+    met = two_iterations_met();
+    threads_with_a_worker = testkit::thread_count();
+  });
+  ASSERT_TRUE(met) << "two iterations of a parallel_for on 2 threads never ran at the same time";
   EXPECT_GT(threads_with_a_worker, threads_before) << "oneTBB started no worker thread";
-  EXPECT_EQ(failures.size(), 0) << (failures.size() > 0 ? failures.GetTestPartResult(0).message()
-                                                        : "");
+  EXPECT_TRUE(failures.empty()) << (failures.empty() ? "" : failures.front());
 }
 
 TEST(OneTbbTest, StillFailsWhenAThreadOfTheTestOutlivesIt) {
   std::atomic<bool> stop{false};
-  std::thread leaked;
-  ::testing::TestPartResultArray failures;
-  {
-    ::testing::ScopedFakeTestPartResultReporter catcher(
-        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
-    OneTbbCheck check;
-    check.SetUp();
-    ASSERT_TRUE(two_iterations_met());
-    leaked = std::thread([&] {
+  std::thread left_running;
+  const auto failures = failures_with([&] {
+    two_iterations_met();
+    left_running = std::thread([&] {
       while (!stop) std::this_thread::sleep_for(1ms);
     });
-    check.TearDown();
-  }
+  });
   stop = true;
-  leaked.join();
-  ASSERT_EQ(failures.size(), 1);
-  EXPECT_NE(std::string(failures.GetTestPartResult(0).message()).find("still running"),
-            std::string::npos);
+  left_running.join();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures.front().find("still running"), std::string::npos) << failures.front();
 }
 
 TEST(OneTbbTest, PinsTheThreadCountWhileItLives) {
