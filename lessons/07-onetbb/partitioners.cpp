@@ -78,7 +78,7 @@ int threads_now() {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const long items = quick ? 1'000'000 : 10'000'000;
+  const long items = quick ? 200'000 : 10'000'000;
   const int repeats = quick ? 1 : 3;
   // Held from the start, so that tbb::finalize can end the workers at the end.
   tbb::task_scheduler_handle scheduler{tbb::attach{}};

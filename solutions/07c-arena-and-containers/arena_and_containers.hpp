@@ -29,8 +29,9 @@ using Job = std::function<void(std::size_t index)>;
 // Runs job(0) ... job(jobs - 1), each once, at most max_workers (>= 1) of them at the same
 // time, in whatever arena the caller runs.
 inline void run_limited(std::size_t jobs, int max_workers, const Job& job) {
-  // An arena of its own: max_workers slots, one of them for this thread, which joins the arena
-  // for the call (a thread of the caller's arena waits there meanwhile, and may take no job).
+  // An arena of its own with max_workers slots: this thread takes one for the call and workers
+  // may fill the others. The loop's tasks stay in this arena, so at most max_workers jobs run at
+  // once, however many threads the caller's arena has.
   tbb::task_arena limited(max_workers);
   limited.execute([&] { tbb::parallel_for(std::size_t{0}, jobs, [&](std::size_t i) { job(i); }); });
 }
