@@ -170,6 +170,7 @@ TestRun plain_run(const fs::path& binary, const std::string& test, const Kata& k
   run.timeout = std::chrono::seconds(kata.timeout_seconds);
   run.limits = kata.limits;
   run.source_dir = paths.source_dir;
+  run.mpi_ranks = kata.mpi_ranks;
   return run;
 }
 
