@@ -33,18 +33,29 @@ bool started_by_mpirun() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr;
 }
 
-// "json:<dir>/report.json" -> "json:<dir>/report.rank<r>.json" for rank r. GoogleTest read
-// GTEST_OUTPUT (and --gtest_output) into its flag already: the flag is what is changed.
-void report_per_rank(int rank) {
-  std::string path = GTEST_FLAG_GET(output);
-  if (path.empty()) return;
+// "json:<dir>/report.json" -> "json:<dir>/report.rank<r>.json" for rank r.
+std::string per_rank(std::string path, int rank) {
   const std::string suffix = ".json";
   const std::string rank_part = ".rank" + std::to_string(rank);
   if (path.size() > suffix.size() && path.ends_with(suffix))
     path.insert(path.size() - suffix.size(), rank_part);
   else
     path += rank_part;
-  GTEST_FLAG_SET(output, path);
+  return path;
+}
+
+// GoogleTest read GTEST_OUTPUT into its flag before main, and reads --gtest_output in
+// InitGoogleTest, where it also opens its report writer: both are changed before that.
+void report_per_rank(int argc, char** argv, int rank) {
+  if (const std::string from_environment = GTEST_FLAG_GET(output); !from_environment.empty())
+    GTEST_FLAG_SET(output, per_rank(from_environment, rank));
+  static std::string from_command_line;
+  const std::string option = "--gtest_output=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], option.c_str(), option.size()) != 0) continue;
+    from_command_line = option + per_rank(argv[i] + option.size(), rank);
+    argv[i] = from_command_line.data();
+  }
 }
 
 }  // namespace
@@ -69,8 +80,8 @@ int main(int argc, char** argv) {
   if (provided < MPI_THREAD_MULTIPLE && rank == 0)
     std::fprintf(stderr, "[testkit] this MPI gives only thread level %d, not MPI_THREAD_MULTIPLE\n",
                  provided);
+  report_per_rank(argc, argv, rank);
   testing::InitGoogleTest(&argc, argv);
-  report_per_rank(rank);
   const int failed = RUN_ALL_TESTS();
   MPI_Finalize();
   return failed;
