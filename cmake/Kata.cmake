@@ -260,7 +260,11 @@ endfunction()
 function(_demo_settings target)
   target_compile_options(${target} PRIVATE -O2 -Werror)
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/support)
-  target_link_libraries(${target} PRIVATE fmt::fmt Threads::Threads TBB::tbb OpenMP::OpenMP_CXX)
+  # MPI for lesson 11's demo (one setting for all: they share a precompiled header), which
+  # starts itself under mpirun with support/mpi_launch.hpp.
+  target_link_libraries(${target} PRIVATE fmt::fmt Threads::Threads TBB::tbb OpenMP::OpenMP_CXX
+                        MPI::MPI_CXX)
+  target_compile_definitions(${target} PRIVATE SUPPORT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
 endfunction()
 
 function(add_lesson_demos lesson_id lesson_dir)
