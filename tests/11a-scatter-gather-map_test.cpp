@@ -32,8 +32,8 @@ long long square_plus_one(long long x) {
 class ScatterGatherMap : public testkit::MpiTest {
  protected:
   // Maps `items` inputs (items, items - 1, ..., 1: order matters) from `root`; checks the
-  // results there, and returns how many items each rank computed.
-  std::vector<long long> map_and_check(int items, int root) {
+  // results there, and that this rank computed an even share of the items.
+  void check_map(int items, int root) {
     std::vector<long long> inputs;
     if (rank == root)
       for (int i = items; i > 0; --i) inputs.push_back(i);
@@ -57,7 +57,7 @@ class ScatterGatherMap : public testkit::MpiTest {
     }
     std::vector<long long> computed(static_cast<std::size_t>(size));
     MPI_Allgather(&calls_here, 1, MPI_LONG_LONG, computed.data(), 1, MPI_LONG_LONG, comm);
-    return computed;
+    expect_even_share(computed, items);
   }
 
   static std::string summary(const std::vector<long long>& values) {
@@ -81,34 +81,16 @@ class ScatterGatherMap : public testkit::MpiTest {
   }
 };
 
-TEST_F(ScatterGatherMap, EveryRankComputesAnEvenShare) {
-  const auto computed = map_and_check(100, 0);
-  expect_even_share(computed, 100);
-}
+TEST_F(ScatterGatherMap, EveryRankComputesAnEvenShare) { check_map(100, 0); }
 
-TEST_F(ScatterGatherMap, ResultsComeBackInInputOrder) {
-  const auto computed = map_and_check(1000, 0);
-  expect_even_share(computed, 1000);
-}
+TEST_F(ScatterGatherMap, ResultsComeBackInInputOrder) { check_map(1000, 0); }
 
-TEST_F(ScatterGatherMap, ItemsThatDoNotDivideEvenly) {
-  const auto computed = map_and_check(7, 0);
-  expect_even_share(computed, 7);
-}
+TEST_F(ScatterGatherMap, ItemsThatDoNotDivideEvenly) { check_map(7, 0); }
 
-TEST_F(ScatterGatherMap, FewerItemsThanRanks) {
-  const auto computed = map_and_check(1, 0);
-  expect_even_share(computed, 1);
-}
+TEST_F(ScatterGatherMap, FewerItemsThanRanks) { check_map(1, 0); }
 
-TEST_F(ScatterGatherMap, NoItemsGiveNoResults) {
-  const auto computed = map_and_check(0, 0);
-  expect_even_share(computed, 0);
-}
+TEST_F(ScatterGatherMap, NoItemsGiveNoResults) { check_map(0, 0); }
 
-TEST_F(ScatterGatherMap, AnyRankCanBeTheRoot) {
-  const auto computed = map_and_check(11, size - 1);
-  expect_even_share(computed, 11);
-}
+TEST_F(ScatterGatherMap, AnyRankCanBeTheRoot) { check_map(11, size - 1); }
 
 }  // namespace

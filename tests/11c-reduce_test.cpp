@@ -21,8 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Reduce : public testkit::MpiTest {};
-
 const std::string kHangHint =
     "a rank waits in a collective that another rank never calls: does every rank call the same "
     "collective, with the same root, and the same count and type?";
@@ -69,61 +67,51 @@ std::string wrong_sum(long long got, long long want, const Share& share) {
          "MPI_DOUBLE), where it overflows or is rounded?";
 }
 
+class Reduce : public testkit::MpiTest {
+ protected:
+  // sum_on_root() of every rank's share_of(rank), checked on `root` against the sequential sum.
+  void check_sum_on_root(ShareOf share_of, int root, const std::string& what,
+                         const std::string& note = "") {
+    const Share share = share_of(rank);
+    const long long got = testkit::finishes_within(
+        5s, what, [&] { return kata::sum_on_root(share, root, comm); }, kHangHint);
+    const long long want = sequential_sum(share_of, size);
+    if (rank == root) EXPECT_EQ(got, want) << wrong_sum(got, want, share) << note;
+  }
+
+  // sum_everywhere() of every rank's share_of(rank), checked on every rank.
+  void check_sum_everywhere(ShareOf share_of, const std::string& what) {
+    const Share share = share_of(rank);
+    const long long got = testkit::finishes_within(
+        5s, what, [&] { return kata::sum_everywhere(share, comm); }, kHangHint);
+    const long long want = sequential_sum(share_of, size);
+    EXPECT_EQ(got, want) << wrong_sum(got, want, share)
+                         << (rank != 0 ? " (every rank needs the total here, not only rank 0)"
+                                       : "");
+  }
+};
+
 TEST_F(Reduce, RootGetsTheSumOfEveryRanksShare) {
-  const Share share = small_share(rank);
-  const long long got = testkit::finishes_within(
-      5s, "sum_on_root() with root 0", [&] { return kata::sum_on_root(share, 0, comm); },
-      kHangHint);
-  const long long want = sequential_sum(small_share, size);
-  if (rank == 0) EXPECT_EQ(got, want) << wrong_sum(got, want, share);
+  check_sum_on_root(small_share, 0, "sum_on_root() with root 0");
 }
 
 TEST_F(Reduce, AnyRankCanBeTheRoot) {
-  const Share share = small_share(rank);
-  const int root = size - 1;
-  const long long got = testkit::finishes_within(
-      5s, "sum_on_root() with the last rank as root",
-      [&] { return kata::sum_on_root(share, root, comm); }, kHangHint);
-  const long long want = sequential_sum(small_share, size);
-  if (rank == root)
-    EXPECT_EQ(got, want) << wrong_sum(got, want, share) << " (the root here is rank " << root
-                         << ", not rank 0)";
+  check_sum_on_root(small_share, size - 1, "sum_on_root() with the last rank as root",
+                    " (the root here is the last rank, not rank 0)");
 }
 
 TEST_F(Reduce, SumIsExactBeyondTwoToThe53) {
-  const Share share = large_share(rank);
-  const long long got = testkit::finishes_within(
-      5s, "sum_on_root() of 2.5 million numbers a rank",
-      [&] { return kata::sum_on_root(share, 0, comm); }, kHangHint);
-  const long long want = sequential_sum(large_share, size);
-  if (rank == 0) EXPECT_EQ(got, want) << wrong_sum(got, want, share);
+  check_sum_on_root(large_share, 0, "sum_on_root() of 2.5 million numbers a rank");
 }
 
 TEST_F(Reduce, NegativeNumbersAndAnEmptyShareAddUp) {
-  const Share share = mixed_share(rank);
-  const long long got = testkit::finishes_within(
-      5s, "sum_on_root() where rank 0 holds no numbers",
-      [&] { return kata::sum_on_root(share, 0, comm); }, kHangHint);
-  const long long want = sequential_sum(mixed_share, size);
-  if (rank == 0) EXPECT_EQ(got, want) << wrong_sum(got, want, share);
+  check_sum_on_root(mixed_share, 0, "sum_on_root() where rank 0 holds no numbers");
 }
 
-TEST_F(Reduce, EveryRankGetsTheSum) {
-  const Share share = small_share(rank);
-  const long long got = testkit::finishes_within(
-      5s, "sum_everywhere()", [&] { return kata::sum_everywhere(share, comm); }, kHangHint);
-  const long long want = sequential_sum(small_share, size);
-  EXPECT_EQ(got, want) << wrong_sum(got, want, share)
-                       << (rank != 0 ? " (every rank needs the total here, not only rank 0)" : "");
-}
+TEST_F(Reduce, EveryRankGetsTheSum) { check_sum_everywhere(small_share, "sum_everywhere()"); }
 
 TEST_F(Reduce, EveryRankGetsTheExactSumOfLargeNumbers) {
-  const Share share = large_share(rank);
-  const long long got = testkit::finishes_within(
-      5s, "sum_everywhere() of 2.5 million numbers a rank",
-      [&] { return kata::sum_everywhere(share, comm); }, kHangHint);
-  const long long want = sequential_sum(large_share, size);
-  EXPECT_EQ(got, want) << wrong_sum(got, want, share);
+  check_sum_everywhere(large_share, "sum_everywhere() of 2.5 million numbers a rank");
 }
 
 }  // namespace
