@@ -22,6 +22,7 @@
 
 #include "../solutions/03a-thread-pool/thread_pool.hpp"  // kata::ThreadPool, the reference pool
 #include "../solutions/03b-pool-map/pool_map.hpp"        // kata::map, on support::ThreadPool
+#include "cpu_map.hpp"                                   // the map lessons 03, 05 and 11 time
 
 namespace {
 
@@ -86,19 +87,9 @@ BENCHMARK(TaskCostThreadPerTask)->Name("TaskCost/thread_per_task")->UseRealTime(
 
 // ---- a CPU-bound map ---------------------------------------------------------------------
 
-constexpr int kInputs = 20000;
-constexpr int kStepsPerInput = 1000;  // about 2 µs of arithmetic per input here
-
-// A xorshift walk: arithmetic the compiler cannot skip or precompute.
-[[gnu::noinline]] std::uint64_t busy(std::uint64_t seed) {
-  std::uint64_t x = seed | 1;
-  for (int i = 0; i < kStepsPerInput; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
+// The map's inputs and its ~2 µs of arithmetic per input, shared with lessons 05 and 11.
+using cpu_map::busy;
+using cpu_map::kInputs;
 
 const std::vector<std::uint64_t>& map_inputs() {
   static const std::vector<std::uint64_t> inputs = [] {

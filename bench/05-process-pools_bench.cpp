@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../solutions/05a-process-pool/process_pool.hpp"  // kata::ProcessPool, the reference
+#include "cpu_map.hpp"                                     // the map lessons 03, 05 and 11 time
 #include "thread_pool.hpp"                                 // support::ThreadPool (lesson 03)
 
 namespace {
@@ -39,9 +40,7 @@ benchmark::Counter per_task(int tasks_per_iteration) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-std::string as_bytes(std::uint64_t value) {
-  return std::string(reinterpret_cast<const char*>(&value), sizeof value);
-}
+using cpu_map::as_bytes;
 
 std::uint64_t from_bytes(const std::string& bytes) {
   std::uint64_t value = 0;
@@ -128,92 +127,8 @@ BENCHMARK(SmallTaskThreadPool)->Name("SmallTask/thread_pool_03")->UseRealTime();
 
 // ---- a CPU-bound map -----------------------------------------------------------------------
 
-constexpr int kInputs = 20000;
-constexpr int kStepsPerInput = 1000;  // about 2 µs of arithmetic per input (lesson 03)
-constexpr int kChunk = 2500;          // Python's default chunk size for this map on 2 workers
-
-// A xorshift walk: arithmetic the compiler cannot skip or precompute.
-[[gnu::noinline]] std::uint64_t busy(std::uint64_t seed) {
-  std::uint64_t x = seed | 1;
-  for (int i = 0; i < kStepsPerInput; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-  }
-  return x;
-}
-
-// One task per chunk for the process pool: the chunk's seeds in, its results out, as bytes.
-const std::vector<std::string>& chunk_inputs() {
-  static const std::vector<std::string> chunks = [] {
-    std::vector<std::string> out;
-    for (int begin = 0; begin < kInputs; begin += kChunk) {
-      std::string bytes;
-      for (int i = begin; i < begin + kChunk && i < kInputs; ++i)
-        bytes += as_bytes(static_cast<std::uint64_t>(i) * 7919);
-      out.push_back(std::move(bytes));
-    }
-    return out;
-  }();
-  return chunks;
-}
-
-std::string busy_chunk(const std::string& seeds) {
-  std::string results(seeds.size(), '\0');
-  for (std::size_t at = 0; at + 8 <= seeds.size(); at += 8) {
-    std::uint64_t seed = 0;
-    std::memcpy(&seed, seeds.data() + at, 8);
-    const std::uint64_t r = busy(seed);
-    std::memcpy(results.data() + at, &r, 8);
-  }
-  return results;
-}
-
-void CpuMapSequential(benchmark::State& state) {
-  for (auto _ : state) {
-    std::vector<std::uint64_t> results;
-    results.reserve(kInputs);
-    for (int i = 0; i < kInputs; ++i) results.push_back(busy(static_cast<std::uint64_t>(i) * 7919));
-    benchmark::DoNotOptimize(results.data());
-  }
-}
-BENCHMARK(CpuMapSequential)
-    ->Name("CpuMap/sequential")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-
-void CpuMapThreadPool(benchmark::State& state) {
-  support::ThreadPool pool(2);
-  std::vector<std::uint64_t> results(kInputs);
-  for (auto _ : state) {
-    std::latch done((kInputs + kChunk - 1) / kChunk);
-    for (int begin = 0; begin < kInputs; begin += kChunk) {
-      pool.submit([&results, &done, begin] {
-        for (int i = begin; i < begin + kChunk && i < kInputs; ++i)
-          results[i] = busy(static_cast<std::uint64_t>(i) * 7919);
-        done.count_down();
-      });
-    }
-    done.wait();
-    benchmark::DoNotOptimize(results.data());
-  }
-}
-BENCHMARK(CpuMapThreadPool)
-    ->Name("CpuMap/thread_pool_03")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-
-void CpuMapProcessPool(benchmark::State& state) {
-  kata::ProcessPool pool(2, busy_chunk);
-  for (auto _ : state) {
-    std::vector<std::string> results = pool.map(chunk_inputs());
-    benchmark::DoNotOptimize(results.data());
-  }
-}
-BENCHMARK(CpuMapProcessPool)
-    ->Name("CpuMap/process_pool_05a")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+// Static initialisers run in the order of their definitions: these rows come here in the table.
+[[maybe_unused]] const bool kCpuMapRegistered = cpu_map::register_benchmarks();
 
 }  // namespace
 

@@ -110,6 +110,15 @@ function(kata_add_testkit)
   target_compile_options(kata_testkit_tsan PRIVATE -fsanitize=thread)
 endfunction()
 
+# The main() of MPI katas' test programs (tests/support/testkit/mpi_main.cpp): MPI_Init before
+# the tests, a GoogleTest report per rank. Linked into a kata whose row has "mpi_ranks", in place
+# of GoogleTest's main (an object file's main wins over the one in libgtest_main.a).
+function(kata_add_mpi_main)
+  add_library(kata_mpi_main OBJECT ${CMAKE_SOURCE_DIR}/tests/support/testkit/mpi_main.cpp)
+  target_link_libraries(kata_mpi_main PUBLIC MPI::MPI_CXX GTest::gtest)
+  target_compile_options(kata_mpi_main PRIVATE -Werror)
+endfunction()
+
 # side: kata or solution. Solutions and tests must compile without a warning (-Werror); a
 # starter may warn where its bug itself warns. first_only: compile only the test file's first
 # test into the program (tests/support/testkit/first_test_only.hpp says how and why).
@@ -259,6 +268,14 @@ function(add_course manifest_file root prefix)
     string(JSON dir GET "${manifest}" katas ${i} dir)
     kata_manifest_field(tsan "${manifest}" ${i} tsan OFF)
     kata_manifest_libraries(libraries "${manifest}" ${i})
+    # An MPI kata's tests run under mpirun, one process per rank, with a main of their own.
+    kata_manifest_field(mpi_ranks "${manifest}" ${i} mpi_ranks 0)
+    if(mpi_ranks GREATER 0)
+      if(NOT TARGET kata_mpi_main)
+        kata_add_mpi_main()
+      endif()
+      list(APPEND libraries kata_mpi_main MPI::MPI_CXX)
+    endif()
     string(JSON file_count LENGTH "${manifest}" katas ${i} files)
     math(EXPR file_last "${file_count} - 1")
     set(files "")
@@ -275,7 +292,11 @@ endfunction()
 function(_demo_settings target)
   target_compile_options(${target} PRIVATE -O2 -Werror)
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/support)
-  target_link_libraries(${target} PRIVATE fmt::fmt Threads::Threads TBB::tbb OpenMP::OpenMP_CXX)
+  # MPI for lesson 11's demo (one setting for all: they share a precompiled header), which
+  # starts itself under mpirun with support/mpi_launch.hpp.
+  target_link_libraries(${target} PRIVATE fmt::fmt Threads::Threads TBB::tbb OpenMP::OpenMP_CXX
+                        MPI::MPI_CXX)
+  target_compile_definitions(${target} PRIVATE SUPPORT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
 endfunction()
 
 function(add_lesson_demos lesson_id lesson_dir)

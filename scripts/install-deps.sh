@@ -10,9 +10,10 @@ set -euo pipefail
 # puts file:line into ThreadSanitizer's reports; libclang-rt-dev: clang's sanitizer runtimes;
 # libomp-dev: OpenMP for clang. g++ stays: clang uses its C++ standard library (libstdc++).
 # bubblewrap: the sandbox every test process and every compile of a learner's kata runs in.
+# libopenmpi-dev + openmpi-bin: Open MPI's headers and library, and mpirun (lesson 11).
 packages=(g++ clang lld llvm libclang-rt-dev libomp-dev make cmake ninja-build git
           libgtest-dev libfmt-dev libtbb-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-          clang-format gnuplot-nox bubblewrap)
+          clang-format gnuplot-nox bubblewrap libopenmpi-dev openmpi-bin)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "install-deps: this is not a Debian-like system; make sure these are installed:" >&2

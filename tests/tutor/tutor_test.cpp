@@ -1,8 +1,10 @@
 // The tutor's own tests: manifest parsing, how each outcome of a test process is graded,
 // build errors, and the report formats. Fixtures live in tests/tutor/fixtures/.
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -89,6 +91,14 @@ TEST(Manifest, RejectsDuplicateIdsUnknownLessonsAndTooFewHints) {
   std::string one_hint = manifest_with("");
   one_hint.replace(one_hint.find(R"(["idea", "more"])"), 16, R"(["idea"])");
   EXPECT_THROW(parse_manifest(one_hint), std::runtime_error);
+}
+
+TEST(Manifest, ReadsMpiRanksAndRefusesThemUnderThreadSanitizer) {
+  EXPECT_EQ(parse_manifest(manifest_with("")).katas[0].mpi_ranks, 0);
+  EXPECT_EQ(parse_manifest(manifest_with(R"(, "mpi_ranks": 2)")).katas[0].mpi_ranks, 2);
+  EXPECT_THROW(parse_manifest(manifest_with(R"(, "mpi_ranks": 2, "tsan": true)")),
+               std::runtime_error);
+  EXPECT_THROW(parse_manifest(manifest_with(R"(, "mpi_ranks": 99)")), std::runtime_error);
 }
 
 TEST(Manifest, TheRealCurriculumLoads) {
@@ -199,6 +209,83 @@ TEST(Subprocess, LeftoverProcessesAreKilledWhenTheTestEnds) {
     if (!gone) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(gone) << "a background child outlived its test";
+}
+
+// ---- MPI katas: one report per rank (classify_ranks) ---------------------------------------
+
+namespace {
+
+// A GoogleTest JSON report with one test, S.T, that ran: passed, or failed with `failure`.
+std::string rank_report(const std::string& failure = "") {
+  nlohmann::json test = {{"name", "T"}, {"status", "RUN"}, {"result", "COMPLETED"}};
+  if (!failure.empty()) test["failures"] = {{{"failure", failure}}};
+  return nlohmann::json{{"testsuites", {{{"name", "S"}, {"testsuite", {test}}}}}}.dump();
+}
+
+TestRun two_ranks() {
+  TestRun run;
+  run.test = "S.T";
+  run.mpi_ranks = 2;
+  return run;
+}
+
+RunResult mpirun_ended(int exit_code, int ok_lines) {
+  RunResult process;
+  process.exit_code = exit_code;
+  for (int i = 0; i < ok_lines; ++i) process.output += "[       OK ] S.T (1 ms)\n";
+  return process;
+}
+
+}  // namespace
+
+TEST(MpiGrading, PassesOnlyIfEveryRankPassed) {
+  EXPECT_EQ(
+      classify_ranks("S.T", mpirun_ended(0, 2), {rank_report(), rank_report()}, two_ranks()).status,
+      Status::Pass);
+  const TestResult one_failed = classify_ranks(
+      "S.T", mpirun_ended(1, 1), {rank_report(), rank_report("x.cpp:3\nwrong sum")}, two_ranks());
+  EXPECT_EQ(one_failed.status, Status::Fail);
+  EXPECT_TRUE(contains(one_failed.message, "rank 1 of 2: x.cpp:3")) << one_failed.message;
+}
+
+TEST(MpiGrading, AFailedRankComesBeforeTheTimeoutOfTheRankThatWaitedForIt) {
+  RunResult process = mpirun_ended(-1, 0);
+  process.timed_out = true;
+  const TestResult t =
+      classify_ranks("S.T", process, {"", rank_report("x.cpp:9\nskipped a Bcast")}, two_ranks());
+  EXPECT_EQ(t.status, Status::Fail);
+  EXPECT_TRUE(contains(t.message, "rank 1 of 2: x.cpp:9")) << t.message;
+  EXPECT_TRUE(contains(t.message, "rank 0 never finished the test and was stopped")) << t.message;
+}
+
+TEST(MpiGrading, ARankWithoutAResultIsNamed) {
+  RunResult process = mpirun_ended(-1, 1);
+  process.timed_out = true;
+  const TestResult hung = classify_ranks("S.T", process, {rank_report(), ""}, two_ranks());
+  EXPECT_EQ(hung.status, Status::Timeout);
+  EXPECT_TRUE(contains(hung.message, "rank 1 of 2 gave no result")) << hung.message;
+  EXPECT_TRUE(contains(hung.message, "eager limit")) << hung.message;
+  const TestResult crashed =
+      classify_ranks("S.T", mpirun_ended(134, 1), {rank_report(), ""}, two_ranks());
+  EXPECT_EQ(crashed.status, Status::Crash);
+}
+
+TEST(MpiGrading, ReportsWithoutGoogleTestsLinesOnEveryRankAreForged) {
+  const TestResult t =
+      classify_ranks("S.T", mpirun_ended(0, 1), {rank_report(), rank_report()}, two_ranks());
+  EXPECT_EQ(t.status, Status::Fail);
+  EXPECT_TRUE(contains(t.message, "something other than GoogleTest")) << t.message;
+}
+
+TEST(MpiGrading, MpirunStartsTheRanksWithTheSharedMemoryTransports) {
+  const auto line = mpirun_command({"/bin/prog", "--gtest_filter=S.T"}, 2, false);
+  const std::string joined = fmt::format("{}", fmt::join(line, " "));
+  EXPECT_TRUE(contains(joined, "-np 2 --oversubscribe")) << joined;
+  EXPECT_TRUE(contains(joined, "--mca btl self,vader")) << joined;
+  EXPECT_FALSE(contains(joined, "--allow-run-as-root")) << joined;
+  EXPECT_TRUE(joined.ends_with("/bin/prog --gtest_filter=S.T")) << joined;
+  const auto as_root = mpirun_command({"/bin/prog"}, 2, true);
+  EXPECT_NE(std::find(as_root.begin(), as_root.end(), "--allow-run-as-root"), as_root.end());
 }
 
 // ---- build errors --------------------------------------------------------------------------

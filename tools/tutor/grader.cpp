@@ -170,6 +170,7 @@ TestRun plain_run(const fs::path& binary, const std::string& test, const Kata& k
   run.timeout = std::chrono::seconds(kata.timeout_seconds);
   run.limits = kata.limits;
   run.source_dir = paths.source_dir;
+  run.mpi_ranks = kata.mpi_ranks;
   return run;
 }
 
@@ -223,7 +224,8 @@ KataResult grade_kata(const Kata& kata, const Paths& paths, const GradeOptions& 
   result.points_possible = kata.points;
   result.file = fmt::format("{}/{}/{}", options.variant == Variant::Kata ? "katas" : "solutions",
                             kata.dir, kata.files.front());
-  const bool tsan = (options.with_tsan && kata.tsan) || options.force_tsan;
+  // Not an MPI kata, even when asked: Open MPI is not built for ThreadSanitizer.
+  const bool tsan = ((options.with_tsan && kata.tsan) || options.force_tsan) && kata.mpi_ranks == 0;
   const auto started = std::chrono::steady_clock::now();
   const std::string side = options.variant == Variant::Kata ? "katas" : "solutions";
   std::string voided;  // why no test can be trusted, if so

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "errors.hpp"
+#include "sandbox.hpp"
 #include "testkit/markers.hpp"
 
 namespace tutor {
@@ -227,6 +228,20 @@ TestResult classify(const std::string& test, const RunResult& process,
     result.summary = one_line(line);
     return result;
   }
+  if (process.timed_out && run.mpi_ranks > 0) {
+    result.status = Status::Timeout;
+    result.message = fmt::format(
+        "did not finish within {} s on its {} ranks, so every rank was stopped. A rank waits for "
+        "a message or a collective that never comes: two ranks that both send first with a "
+        "blocking MPI_Send (above the eager limit a send waits for the matching receive: a "
+        "rendezvous), a receive from the wrong rank or with the wrong tag, or a collective "
+        "(MPI_Bcast, MPI_Reduce, ...) that one rank never calls.{}",
+        run.timeout.count() / 1000, run.mpi_ranks, limit_note);
+    result.summary =
+        fmt::format("no result within {} s: a rank waits for a message that never comes",
+                    run.timeout.count() / 1000);
+    return result;
+  }
   if (process.timed_out) {
     result.status = Status::Timeout;
     result.message = fmt::format(
@@ -347,6 +362,132 @@ TestResult classify(const std::string& test, const RunResult& process,
 
 namespace {
 
+// Whether a GoogleTest report has an entry for `test` (any test for "*") that GoogleTest ran.
+bool report_ran(const std::string& gtest_json, const std::string& test) {
+  if (gtest_json.empty()) return false;
+  try {
+    const json report = json::parse(gtest_json);
+    for (const auto& suite : report.value("testsuites", json::array()))
+      for (const auto& t : suite.value("testsuite", json::array()))
+        if ((test == "*" || suite.value("name", "") + "." + t.value("name", "") == test) &&
+            t.value("status", "") == "RUN")
+          return true;
+  } catch (const json::exception&) {
+  }
+  return false;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+}  // namespace
+
+std::vector<std::string> mpirun_command(const std::vector<std::string>& argv, int ranks,
+                                        bool as_root) {
+  std::string mpirun = TUTOR_MPIEXEC;
+  if (mpirun.empty()) mpirun = "/usr/bin/mpirun";
+  std::vector<std::string> line = {mpirun, "-np", std::to_string(ranks), "--oversubscribe",
+                                   "--bind-to", "none", "--mca", "pml", "ob1", "--mca", "btl",
+                                   "self,vader",
+                                   // Copies through shared memory, not process_vm_readv (CMA),
+                                   // which a container or a user namespace may forbid.
+                                   "--mca", "btl_vader_single_copy_mechanism", "none"};
+  if (as_root) line.push_back("--allow-run-as-root");
+  line.insert(line.end(), argv.begin(), argv.end());
+  return line;
+}
+
+TestResult classify_ranks(const std::string& test, const RunResult& process,
+                          const std::vector<std::string>& reports, const TestRun& run) {
+  if (run.mpi_ranks <= 0 || reports.size() <= 1)
+    return classify(test, process, reports.empty() ? "" : reports.front(), run);
+  const int ranks = static_cast<int>(reports.size());
+  // A rank whose report has the test: GoogleTest's verdict there is that rank's, whatever
+  // became of the job afterwards (stopped at the time limit because another rank hung, or
+  // mpirun's exit code, which is the first failed rank's).
+  RunResult finished = process;
+  finished.timed_out = false;
+  finished.signal = 0;
+  finished.exit_code = 0;
+  finished.hit_process_limit = false;
+  finished.hit_memory_limit = false;
+  // Another rank's testkit TIMEOUT line is not this rank's verdict.
+  for (auto at = finished.output.find(testkit::markers::kTimeout); at != std::string::npos;
+       at = finished.output.find(testkit::markers::kTimeout, at))
+    finished.output.replace(at, std::string(testkit::markers::kTimeout).size(),
+                            "[testkit] (another rank) TIMEOUT: ");
+  std::vector<int> without_result;
+  std::optional<TestResult> failed;
+  int passed = 0;
+  for (int rank = 0; rank < ranks; ++rank) {
+    const std::string& report = reports[static_cast<std::size_t>(rank)];
+    if (!report_ran(report, test)) {
+      without_result.push_back(rank);
+      continue;
+    }
+    TestResult t = classify(test, finished, report, run);
+    if (t.status == Status::Pass) {
+      ++passed;
+    } else if (!failed) {
+      t.message = fmt::format("rank {} of {}: {}", rank, ranks, t.message);
+      t.summary = fmt::format("rank {}: {}", rank, t.summary);
+      failed = t;
+    }
+  }
+  auto ranks_text = [](const std::vector<int>& list) {
+    std::string text;
+    for (std::size_t i = 0; i < list.size(); ++i)
+      text += (i == 0 ? "" : i + 1 == list.size() ? " and " : ", ") + std::to_string(list[i]);
+    return text;
+  };
+  if (failed) {
+    if (!without_result.empty())
+      failed->message += fmt::format(
+          "\n(rank{} {} never finished the test{}: waiting, probably, for the rank that failed "
+          "and left the test early)",
+          without_result.size() == 1 ? "" : "s", ranks_text(without_result),
+          process.timed_out ? fmt::format(" and {} stopped at the time limit",
+                                          without_result.size() == 1 ? "was" : "were")
+                            : "");
+    failed->seconds = process.seconds;
+    return *failed;
+  }
+  if (without_result.empty()) {
+    TestResult result = classify(test, finished, reports.front(), run);
+    const std::string ok_line = "[       OK ] " + test + " (";
+    if (test != "*" && occurrences(process.output, ok_line) < reports.size()) {
+      result.status = Status::Fail;
+      result.message =
+          "every rank's report says this test passed, but GoogleTest did not print that it did "
+          "on every rank: a report was written by something other than GoogleTest";
+      result.summary = "a report GoogleTest did not write";
+    } else if (!process.ok()) {
+      result.status = Status::Crash;
+      result.message = fmt::format(
+          "every rank passed the test, but the MPI job did not end well ({}): did a rank leave "
+          "without MPI_Finalize, or call MPI_Abort after the tests?\nLast output:\n{}",
+          process.signal != 0 ? describe_signal(process.signal)
+                              : fmt::format("mpirun's exit code {}", process.exit_code),
+          last_lines(shorten_paths(process.output, run.source_dir), 6));
+      result.summary = one_line(result.message.substr(0, result.message.find('\n')));
+    }
+    return result;
+  }
+  // Some rank has no result: what became of the job says why (a TIMEOUT, a crash, an exit).
+  TestResult result = classify(test, process, "", run);
+  if (result.status != Status::Timeout || passed > 0)
+    result.message =
+        fmt::format("rank{} {} of {} gave no result: {}", without_result.size() == 1 ? "" : "s",
+                    ranks_text(without_result), ranks, result.message);
+  return result;
+}
+
+namespace {
+
 // Run folders are named tutor-run.<pid of the tutor>.<random>. A tutor that was killed (kill -9,
 // a closed terminal) could not remove its own; the next run removes those whose tutor is gone.
 void remove_stale_run_folders() {
@@ -399,6 +540,12 @@ TestResult run_test(const TestRun& run) {
   request.argv = {run.binary.string(), "--gtest_filter=" + run.test, "--gtest_color=no"};
   request.extra_env["GTEST_OUTPUT"] = "json:" + report.string();
   for (const auto& a : run.extra_args) request.argv.push_back(a);
+  if (run.mpi_ranks > 0) {
+    // In the sandbox the job runs as nobody; without it, as whoever runs the grader.
+    const bool as_root = geteuid() == 0 && !(run.sandbox && sandbox_support().available);
+    request.argv = mpirun_command(request.argv, run.mpi_ranks, as_root);
+    request.term_grace = std::chrono::seconds(1);
+  }
   request.timeout = run.timeout;
   request.limits = run.limits;
   if (request.limits.cpu_seconds == 0) {
@@ -423,10 +570,17 @@ TestResult run_test(const TestRun& run) {
         "suppressions= ignore_noninstrumented_modules=0 log_path=stderr";
   }
   RunResult process = run_command(request);
-  const std::string json_text = read_report(report);
+  std::vector<std::string> reports;
+  if (run.mpi_ranks > 0) {
+    for (int rank = 0; rank < run.mpi_ranks; ++rank)
+      reports.push_back(
+          read_report(report.parent_path() / fmt::format("report.rank{}.json", rank)));
+  } else {
+    reports.push_back(read_report(report));
+  }
   std::error_code ec;
   fs::remove_all(report.parent_path(), ec);
-  return classify(run.test, process, json_text, run);
+  return classify_ranks(run.test, process, reports, run);
 }
 
 }  // namespace tutor

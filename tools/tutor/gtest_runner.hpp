@@ -36,9 +36,28 @@ struct TestRun {
   // Kata code runs in the sandbox; the project's own self-tests (trusted, and needing the
   // build folder, cgroups and sandboxes of their own) do not.
   bool sandbox = true;
+  // An MPI kata (manifest "mpi_ranks"): the binary runs under mpirun on this many ranks, each
+  // rank writes its own report (testkit/mpi_main.cpp), and the test passes only if it passed on
+  // every rank. 0: the binary runs on its own.
+  int mpi_ranks = 0;
 };
 
 TestResult run_test(const TestRun& run);
+
+// The command line that starts `argv` on `ranks` ranks of this machine: mpirun with
+// --oversubscribe (more ranks than cores is fine, and tests run side by side), --bind-to none
+// (rank 0 of every test pinned to core 0 would share one core), only the shared-memory
+// transports (vader for other ranks, self for one's own: no network is probed, and the sandbox
+// has none), and --allow-run-as-root when `as_root` (mpirun refuses root without it).
+std::vector<std::string> mpirun_command(const std::vector<std::string>& argv, int ranks,
+                                        bool as_root);
+
+// classify() for an MPI run: `reports` holds each rank's GoogleTest report (empty where a rank
+// wrote none). A rank that failed an assertion is named first, even when the others were then
+// stopped at the time limit (they were waiting for it); a rank without a result is said to be
+// one; the test passes only if every rank passed it.
+TestResult classify_ranks(const std::string& test, const RunResult& process,
+                          const std::vector<std::string>& reports, const TestRun& run);
 
 // The pure part of run_test, testable on its own: what a finished process and its GoogleTest
 // JSON report (empty if none was written) mean.

@@ -100,6 +100,7 @@ Manifest parse_manifest(const std::string& json_text) {
     kata.tsan = optional_field<bool>(k, "tsan", false, ctx);
     kata.points = optional_field<int>(k, "points", 10, ctx);
     kata.headline_first = optional_field<std::vector<std::string>>(k, "headline_first", {}, ctx);
+    kata.mpi_ranks = optional_field<int>(k, "mpi_ranks", 0, ctx);
     kata.limits = kKataDefaultLimits;
     if (k.contains("limits") && !k["limits"].is_null()) {
       const json& lim = k["limits"];
@@ -125,6 +126,14 @@ Manifest parse_manifest(const std::string& json_text) {
     if (kata.timeout_seconds <= 0 || kata.timeout_seconds > 120)
       throw std::runtime_error(
           fmt::format("curriculum.json: {}: timeout must be 1..120 seconds per test", ctx));
+    if (kata.mpi_ranks < 0 || kata.mpi_ranks > 16)
+      throw std::runtime_error(
+          fmt::format("curriculum.json: {}: mpi_ranks must be 1..16 (or absent)", ctx));
+    if (kata.mpi_ranks > 0 && kata.tsan)
+      throw std::runtime_error(fmt::format(
+          "curriculum.json: {}: an MPI kata cannot be graded under ThreadSanitizer (Open MPI "
+          "is not instrumented); set \"tsan\": false",
+          ctx));
     if (m.find_lesson(kata.lesson) == nullptr)
       throw std::runtime_error(fmt::format(
           "curriculum.json: {} names lesson '{}', which is not listed", ctx, kata.lesson));

@@ -29,6 +29,9 @@ struct Kata {
   int points = 10;
   Limits limits;
   std::vector<std::string> headline_first;  // tests whose failure tells most (see finish_kata)
+  // An MPI kata (lesson 11): each test runs under mpirun on this many ranks, and passes only if
+  // it passes on every rank (gtest_runner.hpp). 0: an ordinary kata, one process per test.
+  int mpi_ranks = 0;
 
   std::string test_file() const { return "tests/" + dir + "_test.cpp"; }
 };

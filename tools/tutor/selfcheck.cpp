@@ -117,6 +117,7 @@ std::vector<ShuffledRun> shuffled_runs(const fs::path& binary, const Kata& kata,
     run.timeout =
         std::chrono::seconds(std::min(900, tests * kata.timeout_seconds * (tsan ? 3 : 1)));
     run.limits = kata.limits;
+    run.mpi_ranks = kata.mpi_ranks;
     run.tsan = tsan;
     run.source_dir = paths.source_dir;
     JobSlots::Held slot(JobSlots::shared());

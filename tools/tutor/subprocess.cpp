@@ -297,8 +297,24 @@ RunResult run_command(const RunRequest& request) {
       exited = true;
     } else if (Clock::now() >= deadline) {
       result.timed_out = true;
+      if (request.term_grace.count() > 0) {
+        killpg(pid, SIGTERM);
+        const auto grace_end = Clock::now() + request.term_grace;
+        while (Clock::now() < grace_end && !exited) {
+          exited = waitpid(pid, &status, WNOHANG) == pid;
+          pollfd p{pipe_open ? fds[0] : -1, POLLIN, 0};
+          if (poll(&p, 1, 20) > 0 && (p.revents & POLLIN) != 0) {
+            ssize_t n = read(fds[0], buf, sizeof buf);
+            if (n > 0)
+              append_capped(result.output, buf, static_cast<std::size_t>(n), request.max_output,
+                            dropped);
+            else
+              pipe_open = false;
+          }
+        }
+      }
       killpg(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      if (!exited) waitpid(pid, &status, 0);
       exited = true;
     }
   }

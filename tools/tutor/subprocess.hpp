@@ -29,6 +29,10 @@ struct RunRequest {
   std::size_t max_output = 256 * 1024;          // bytes kept (head and tail)
   bool sandbox = false;                         // in bwrap, when the host allows it (sandbox.hpp)
   std::vector<std::filesystem::path> writable;  // folders the sandboxed command may write
+  // On a timeout, SIGTERM first and SIGKILL only after this long: mpirun, told to stop, stops
+  // its ranks, which live in process groups of their own (outside a sandbox's PID namespace,
+  // nothing else would end them when the grader is not root and has no cgroup). 0: SIGKILL.
+  std::chrono::milliseconds term_grace{0};
   // Called with each piece of output as it arrives (e.g. to show a build's progress).
   std::function<void(std::string_view)> on_output;
 };
