@@ -75,7 +75,8 @@ lesson: configure
 	@for demo in $(BUILD)/bin/demo.$(N).*; do echo "== $$demo"; $$demo || exit 1; echo; done
 
 # Medians of BENCH_REPETITIONS repetitions per benchmark (single runs vary by 2-5x on a busy
-# machine); each program's JSON goes to build/bench/, and bench/charts/plot.sh draws its SVGs.
+# machine); each program's JSON goes to build/bench/; bench/charts/plot.sh prints its speed-ups
+# and draws its SVGs.
 bench: configure
 	@$(CMAKE) --build $(BUILD) --target benches >/dev/null
 	@mkdir -p $(BUILD)/bench

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Draws the charts of one Google Benchmark JSON file as SVG files, with gnuplot.
+# Reads one Google Benchmark JSON file, prints its speed-ups as text and draws its charts as SVG
+# files, with gnuplot.
 #
 #   bench/charts/plot.sh build/bench/03-thread-pools_bench.json build/bench
 #
-# For <stem>_bench.json it runs bench/charts/<stem>.gp if there is one; benchmarks without a
-# chart script are skipped quietly, and so is everything when gnuplot is missing (Debian:
+# Speed-ups: every family with a baseline row (label "sequential" or "1 thread") is printed as
+# one small table, each row's median wall time beside the baseline's time divided by it, so that
+# a claim such as "oneTBB is 1.9x faster than one thread" is read off the run, not worked out.
+#
+# Charts: for <stem>_bench.json it runs bench/charts/<stem>.gp if there is one; benchmarks
+# without a chart script get no chart, and none are drawn when gnuplot is missing (Debian:
 # gnuplot-nox), so `make bench` never fails for want of a picture.
 #
 # The JSON is first cut into one table per benchmark family (the part of the name before the
@@ -26,11 +31,6 @@ out=$2
 stem=$(basename "$json" .json)
 stem=${stem%_bench}
 script="$(cd "$(dirname "$0")" && pwd)/$stem.gp"
-[[ -f "$script" ]] || exit 0
-if ! command -v gnuplot >/dev/null 2>&1; then
-  echo "plot.sh: gnuplot is not installed (Debian package gnuplot-nox): no charts for $stem" >&2
-  exit 0
-fi
 
 tables=$(mktemp -d)
 trap 'rm -rf "$tables"' EXIT
@@ -78,6 +78,41 @@ awk -v prefix="$tables/$stem" '
   }
 ' "$json"
 
+# The speed-up tables: the baseline first, then the rows in the order the JSON holds them.
+for table in "$tables/$stem".*.tsv; do
+  [[ -f "$table" ]] || continue
+  family=${table#"$tables/$stem."}
+  family=${family%.tsv}
+  awk -F '\t' -v family="$family" '
+    function shown(ns) {
+      if (ns >= 1e9) return sprintf("%.2f s", ns / 1e9)
+      if (ns >= 1e6) return sprintf("%.1f ms", ns / 1e6)
+      if (ns >= 1e3) return sprintf("%.1f us", ns / 1e3)
+      return sprintf("%.0f ns", ns)
+    }
+    { label[NR] = $1; ns[NR] = $3 }
+    $1 == "sequential" || $1 == "1 thread" { base = NR }
+    END {
+      if (!base) exit
+      printf "%s: speed-up over %s (its wall time / each row'"'"'s; above 1 is faster)\n", family, label[base]
+      order[1] = base; n = 1
+      for (i = 1; i <= NR; i++) if (i != base) order[++n] = i
+      for (k = 1; k <= n; k++) {
+        i = order[k]
+        ratio = ns[base] / ns[i]
+        slower = ratio < 0.95 ? sprintf("  (%.3g times slower)", 1 / ratio) : ""
+        printf "  %-34s %10s   x%s%s\n", label[i], shown(ns[i]), \
+               sprintf(ratio < 0.1 ? "%.3f" : "%.2f", ratio), slower
+      }
+    }
+  ' "$table"
+done
+
+[[ -f "$script" ]] || exit 0
+if ! command -v gnuplot >/dev/null 2>&1; then
+  echo "plot.sh: gnuplot is not installed (Debian package gnuplot-nox): no charts for $stem" >&2
+  exit 0
+fi
 mkdir -p "$out"
 gnuplot -e "data='$tables/$stem'; out='$out'" "$script"
 for svg in "$out/$stem"-*.svg; do
