@@ -4,7 +4,7 @@
 //
 // Why: `make lesson N=11` and `make bench` start every program the same way, directly. MPI
 // could start such a program as a "singleton" (one rank), but the demo needs two. The options
-// are those the tutor grades MPI katas with (tools/tutor/gtest_runner.cpp, mpirun_command):
+// are those the tutor grades MPI katas with (mpirun_line below serves both):
 // --oversubscribe (more ranks than cores is allowed), --bind-to none, the shared-memory
 // transports only (self and vader: no network is probed), and --allow-run-as-root when root,
 // since mpirun refuses to run as root without it.
@@ -29,27 +29,19 @@ inline bool started_by_mpirun() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr;
 }
 
-// The mpirun command line that starts `program` (with `args`) as `ranks` ranks.
-inline std::vector<std::string> mpirun_line(int ranks, const std::string& program,
-                                            const std::vector<std::string>& args) {
-  std::vector<std::string> line = {SUPPORT_MPIEXEC,
-                                   "-np",
-                                   std::to_string(ranks),
-                                   "--oversubscribe",
-                                   "--bind-to",
-                                   "none",
-                                   "--mca",
-                                   "pml",
-                                   "ob1",
-                                   "--mca",
-                                   "btl",
+// The one mpirun command line of the course, for the tutor (which grades MPI katas with it) and
+// for the demo and benchmark: `mpirun` started with these options runs `command` (a program and
+// its arguments) as `ranks` ranks.
+inline std::vector<std::string> mpirun_line(const std::string& mpirun, int ranks,
+                                            const std::vector<std::string>& command, bool as_root) {
+  std::vector<std::string> line = {mpirun, "-np", std::to_string(ranks), "--oversubscribe",
+                                   "--bind-to", "none", "--mca", "pml", "ob1", "--mca", "btl",
                                    "self,vader",
-                                   "--mca",
-                                   "btl_vader_single_copy_mechanism",
-                                   "none"};
-  if (geteuid() == 0) line.push_back("--allow-run-as-root");
-  line.push_back(program);
-  line.insert(line.end(), args.begin(), args.end());
+                                   // Copies through shared memory, not process_vm_readv (CMA),
+                                   // which a container or a user namespace may forbid.
+                                   "--mca", "btl_vader_single_copy_mechanism", "none"};
+  if (as_root) line.push_back("--allow-run-as-root");
+  line.insert(line.end(), command.begin(), command.end());
   return line;
 }
 
@@ -57,12 +49,13 @@ inline std::vector<std::string> mpirun_line(int ranks, const std::string& progra
 // process is a rank already (then the caller goes on with MPI_Init).
 inline int rerun_under_mpirun(int argc, char** argv, int ranks) {
   if (started_by_mpirun()) return -1;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> line = mpirun_line(ranks, "/proc/self/exe", args);
   // /proc/self/exe must be read now: in the child it would name mpirun.
   char self[4096];
   const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length > 0) line[line.size() - args.size() - 1].assign(self, static_cast<size_t>(length));
+  std::vector<std::string> command = {length > 0 ? std::string(self, static_cast<size_t>(length))
+                                                 : "/proc/self/exe"};
+  command.insert(command.end(), argv + 1, argv + argc);
+  std::vector<std::string> line = mpirun_line(SUPPORT_MPIEXEC, ranks, command, geteuid() == 0);
   std::fflush(stdout);
   const pid_t pid = fork();
   if (pid < 0) return 1;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "errors.hpp"
+#include "mpi_launch.hpp"
 #include "sandbox.hpp"
 #include "testkit/markers.hpp"
 
@@ -390,15 +391,7 @@ std::vector<std::string> mpirun_command(const std::vector<std::string>& argv, in
                                         bool as_root) {
   std::string mpirun = TUTOR_MPIEXEC;
   if (mpirun.empty()) mpirun = "/usr/bin/mpirun";
-  std::vector<std::string> line = {mpirun, "-np", std::to_string(ranks), "--oversubscribe",
-                                   "--bind-to", "none", "--mca", "pml", "ob1", "--mca", "btl",
-                                   "self,vader",
-                                   // Copies through shared memory, not process_vm_readv (CMA),
-                                   // which a container or a user namespace may forbid.
-                                   "--mca", "btl_vader_single_copy_mechanism", "none"};
-  if (as_root) line.push_back("--allow-run-as-root");
-  line.insert(line.end(), argv.begin(), argv.end());
-  return line;
+  return support::mpirun_line(mpirun, ranks, argv, as_root);
 }
 
 TestResult classify_ranks(const std::string& test, const RunResult& process,
