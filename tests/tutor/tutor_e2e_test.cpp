@@ -107,7 +107,13 @@ TEST_F(EndToEnd, GradeOneKataShowsEachVerdictAndTheHeadline) {
 TEST_F(EndToEnd, GradeOneTestOnly) {
   auto r = tutor({"grade", "--kata", "01a", "--test", "AddsPositiveNumbers"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(has(r.output, "1 passed, 0 failed")) << r.output;
+  EXPECT_TRUE(r.output.ends_with("1 passed, 0 failed\n")) << r.output;
+  // One passing test of a failing kata is not the kata's grade: no row with full points, and
+  // neither `list` nor the reports take it as one.
+  EXPECT_TRUE(has(r.output, "this is not kata 01a's grade")) << r.output;
+  EXPECT_FALSE(has(r.output, "points:")) << r.output;
+  EXPECT_FALSE(has(tutor({"list"}).output, "01a  PASS")) << "one test's run was remembered";
+  EXPECT_FALSE(std::filesystem::exists(state_ / "results.json")) << "one test's run was reported";
   auto unknown = tutor({"grade", "--kata", "01a", "--test", "NoSuchTest"});
   EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
   EXPECT_TRUE(has(unknown.output, "has no test named 'NoSuchTest'")) << unknown.output;

@@ -104,11 +104,23 @@ int grade_one(Context& context, const Kata& kata, const std::string& test, bool 
     fmt::print("\n  What tells most ({}):\n{}\n", status_name(shown), indented);
   }
   fmt::print("\n");
+  if (!test.empty()) {
+    // One test alone is not the kata's grade: a row "PASS 1/1 10/10" would read as one, and
+    // `make list` or results.json (which an instructor may collect) would keep it.
+    fmt::print(
+        "Only this test ran (TEST={}), so this is not kata {}'s grade: `make list` and the "
+        "reports in build/ are as the last full grading left them. `make test KATA={}` grades "
+        "every test of the kata.\n",
+        test, kata.id, kata.id);
+    fmt::print("{}\n", closing_line(result.passed(),
+                                    static_cast<int>(result.tests.size()) - result.passed()));
+    return result.status == Status::Pass ? 0 : 1;
+  }
   Table table(stdout);
   table.header();
   table.row(result);
   table.flags(results);
-  if (test.empty()) remember(context, results);  // one test alone says little of the kata
+  remember(context, results);
   write_reports(context, results);
   table.totals(results);
   if (result.status != Status::Pass) fmt::print("Stuck? make hint KATA={}\n", kata.id);
