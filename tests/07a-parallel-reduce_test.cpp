@@ -62,7 +62,7 @@ class Pieces {
   std::vector<std::pair<std::size_t, std::size_t>> pieces_;
 };
 
-// The pieces cover [0, n) exactly once, none empty, none larger than grainsize.
+// The pieces cover [0, n) exactly once, none empty, none larger than grainsize, none far smaller.
 ::testing::AssertionResult cover_once(Pieces& recorded, std::size_t n, std::size_t grainsize) {
   const auto pieces = recorded.sorted();
   std::size_t next = 0;
@@ -78,8 +78,19 @@ class Pieces {
       return ::testing::AssertionFailure()
              << "the kernel got the piece [" << begin << ", " << end << ") of " << (end - begin)
              << " items, but may take at most the grainsize, " << grainsize
-             << ": oneTBB's default partitioner (auto_partitioner) stops splitting when it sees "
-                "fit. Which partitioner splits every range larger than its grainsize?";
+             << ": the partitioner stopped splitting above the grainsize (the default one, "
+                "auto_partitioner, and static_partitioner stop once the threads have enough "
+                "pieces). Which partitioner splits every range larger than its grainsize?";
+    }
+    // A blocked_range is cut in halves only while it holds more than its grainsize, so a
+    // piece much smaller than the grainsize (pieces of 1 item) means the range was never told
+    // the grainsize; a range smaller than that from the start is the one exception.
+    if (end - begin < grainsize / 4 && end - begin < n) {
+      return ::testing::AssertionFailure()
+             << "the kernel got the piece [" << begin << ", " << end << ") of only "
+             << (end - begin) << " item(s), with a grainsize of " << grainsize
+             << ": every piece costs a task, and pieces this small make the loop many times "
+                "slower. Does the blocked_range get the grainsize as its third argument?";
     }
     next = end;
   }
@@ -195,6 +206,37 @@ TEST_F(ParallelReduce, ALargeSumIsExact) {
   EXPECT_EQ(sum, expected_sum(kItems))
       << "the sum of 2,000,000 terms is wrong: is a piece's share added twice, or lost when two "
          "threads' totals are joined?";
+}
+
+// A shared running total that both threads add to loses an addition whenever the two meet
+// inside `total += share`: a load, an add and a store, with the other thread's store in
+// between. The kernel here does almost nothing, so the threads spend their time in that
+// addition and in oneTBB's bookkeeping. The piece holding item 0 and the piece holding the
+// middle item meet at a barrier: the thread that stole the right half starts its 200,000
+// pieces as the other starts the left half's, so the two add side by side all along. Ten
+// rounds of that leave a shared total no chance to come out exact. (Where the two pieces are
+// on one thread, the barrier gives up after 2 s and the rounds end: the other tests say why.)
+TEST_F(ParallelReduce, ASumOfManyTinyPiecesLosesNoShare) {
+  static constexpr std::size_t kItems = 400'000;
+  static constexpr std::size_t kMiddle = kItems / 2;
+  for (int round = 1; round <= 10; ++round) {
+    testkit::TimedBarrier halves(2, 2000ms);
+    const long long sum = testkit::finishes_within(
+        10s, "parallel_sum(400,000 items, grainsize 1)",
+        [&] {
+          return kata::parallel_sum(kItems, 1, [&](std::size_t begin, std::size_t end) {
+            if (begin == 0 || (begin <= kMiddle && kMiddle < end)) halves.arrive_and_wait();
+            return static_cast<long long>(end - begin);
+          });
+        },
+        kHangHint);
+    ASSERT_EQ(sum, static_cast<long long>(kItems))
+        << "round " << round << ": the shares of 400,000 one-item pieces added up to " << sum
+        << ", not 400,000. Two threads that add to one shared total lose each other's additions "
+           "when they add at the same moment: does each thread keep a running total of its own "
+           "(parallel_reduce's body), joined at the end (its join)?";
+    if (!halves.completed()) break;
+  }
 }
 
 TEST_F(ParallelReduce, NoItemsMeansNoKernelCallsAndASumOfZero) {

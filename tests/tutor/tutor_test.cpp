@@ -371,3 +371,15 @@ TEST(Report, OneLineTakesTheAuthorsLastLine) {
             "the message");
   EXPECT_EQ(one_line(std::string(200, 'x'), 10), "xxxxxxx...");
 }
+
+TEST(Report, OneLineTakesAnAssertionResultsOwnWords) {
+  // EXPECT_TRUE(covers(...)) with a ::testing::AssertionResult and no message after it: the
+  // author's words are inside GoogleTest's "Actual: false (...)", not the last line.
+  EXPECT_EQ(one_line("t.cpp:9\nValue of: covers(p)\n  Actual: false (a piece (of 12) is too "
+                     "big:\nsplit it)\nExpected: true\n"),
+            "a piece (of 12) is too big: split it");
+  EXPECT_EQ(one_line("t.cpp:9\nValue of: empty(p)\n  Actual: true (3 left)\nExpected: false\n"),
+            "3 left");
+  // Without words of the author's, GoogleTest's last line is all there is.
+  EXPECT_EQ(one_line("t.cpp:9\nValue of: ok\n  Actual: false\nExpected: true\n"), "Expected: true");
+}

@@ -98,6 +98,18 @@ std::string one_line(const std::string& text, std::size_t width) {
     if (start == 0) break;
     end = start - 1;
   }
+  // EXPECT_TRUE(check()) where check() returns a ::testing::AssertionResult leaves no message
+  // of the author's own after GoogleTest's lines: the author's words are the parenthesis
+  // after "Actual: false" ("  Actual: false (the pieces overlap ...)\nExpected: true").
+  if (line == "Expected: true" || line == "Expected: false") {
+    const std::string actual = line == "Expected: true" ? "Actual: false (" : "Actual: true (";
+    const auto open = text.rfind(actual, end);
+    const auto close = text.rfind(')', end);
+    if (open != std::string::npos && close != std::string::npos && close > open + actual.size()) {
+      line = text.substr(open + actual.size(), close - open - actual.size());
+      for (char& c : line) c = c == '\n' ? ' ' : c;
+    }
+  }
   if (line.size() > width) line = line.substr(0, width - 3) + "...";
   return line;
 }
