@@ -101,6 +101,25 @@ TEST(Manifest, ReadsMpiRanksAndRefusesThemUnderThreadSanitizer) {
   EXPECT_THROW(parse_manifest(manifest_with(R"(, "mpi_ranks": 99)")), std::runtime_error);
 }
 
+TEST(Manifest, KnowsWhichRuntimesThreadSanitizerCannotSeeInto) {
+  EXPECT_EQ(parse_manifest(manifest_with("")).katas[0].tsan_blind_spot(), "");
+  EXPECT_EQ(parse_manifest(manifest_with(R"(, "link": ["fmt::fmt"])")).katas[0].tsan_blind_spot(),
+            "");
+  EXPECT_EQ(parse_manifest(manifest_with(R"(, "link": ["TBB::tbb"])")).katas[0].tsan_blind_spot(),
+            "oneTBB");
+  EXPECT_EQ(parse_manifest(manifest_with(R"(, "link": ["OpenMP::OpenMP_CXX"])"))
+                .katas[0]
+                .tsan_blind_spot(),
+            "OpenMP");
+  EXPECT_EQ(parse_manifest(manifest_with(R"(, "mpi_ranks": 2)")).katas[0].tsan_blind_spot(), "MPI");
+  try {
+    parse_manifest(manifest_with(R"(, "link": ["TBB::tbb"], "tsan": true)"));
+    ADD_FAILURE() << "a kata on oneTBB flagged for ThreadSanitizer was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("oneTBB"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Manifest, TheRealCurriculumLoads) {
   Manifest m = load_manifest(std::filesystem::path(TUTOR_SOURCE_DIR) / "curriculum.json");
   EXPECT_FALSE(m.katas.empty());

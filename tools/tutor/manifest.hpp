@@ -32,8 +32,13 @@ struct Kata {
   // An MPI kata (lesson 11): each test runs under mpirun on this many ranks, and passes only if
   // it passes on every rank (gtest_runner.hpp). 0: an ordinary kata, one process per test.
   int mpi_ranks = 0;
+  std::vector<std::string> link;  // CMake targets its test links besides the testkit ("link")
 
   std::string test_file() const { return "tests/" + dir + "_test.cpp"; }
+  // The runtime ThreadSanitizer cannot see into, if the kata uses one: "oneTBB", "OpenMP" or
+  // "MPI". Debian's libraries are not built with -fsanitize=thread, so TSan misses their
+  // synchronisation and reports races in code that has none. Empty: TSan can grade the kata.
+  std::string tsan_blind_spot() const;
 };
 
 struct Manifest {

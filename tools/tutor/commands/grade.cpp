@@ -58,12 +58,21 @@ void write_reports(Context& context, const std::vector<KataResult>& results) {
 
 int grade_one(Context& context, const Kata& kata, const std::string& test, bool force_tsan) {
   fmt::print("{}\n", bold(fmt::format("Kata {} · {}", kata.id, kata.title)));
+  const std::string blind_spot = kata.tsan_blind_spot();
   fmt::print("  katas/{}/{}{}\n", kata.dir, kata.files.front(),
-             kata.tsan    ? "   (a race kata: tests that pass run again under ThreadSanitizer, "
-                            "which can only turn a PASS into a FAIL)"
-             : force_tsan ? "   (SANITIZE=thread: tests that pass run again under "
-                            "ThreadSanitizer, which can only turn a PASS into a FAIL)"
-                          : "");
+             kata.tsan ? "   (a race kata: tests that pass run again under ThreadSanitizer, "
+                         "which can only turn a PASS into a FAIL)"
+             : force_tsan && blind_spot.empty()
+                 ? "   (SANITIZE=thread: tests that pass run again under ThreadSanitizer, which "
+                   "can only turn a PASS into a FAIL)"
+                 : "");
+  if (force_tsan && !blind_spot.empty()) {
+    fmt::print(
+        "  SANITIZE=thread is left out for this kata: ThreadSanitizer sees only code built for "
+        "it, and Debian's {} library is not, so TSan would miss its synchronisation and report "
+        "races in correct code. The tests themselves look for the races that matter here.\n",
+        blind_spot);
+  }
   std::fflush(stdout);
   // Every test of this kata at once, however many: most of them wait, and a kata whose code
   // hangs then costs one deadline, not one per test.
@@ -130,8 +139,13 @@ int grade_one(Context& context, const Kata& kata, const std::string& test, bool 
 int grade_many(Context& context, const std::vector<const Kata*>& katas, bool force_tsan) {
   fmt::print(
       "Grading {} kata(s) in katas/: each test alone, with its time limit (race katas also "
-      "under ThreadSanitizer).\n\n",
+      "under ThreadSanitizer).\n",
       katas.size());
+  if (force_tsan)
+    fmt::print(
+        "SANITIZE=thread: every kata's passing tests run again under ThreadSanitizer, except "
+        "the katas on oneTBB, OpenMP or MPI, whose libraries TSan cannot see into.\n");
+  fmt::print("\n");
   Table table(stdout);
   table.header();
   GradeOptions options;
