@@ -189,10 +189,10 @@ TEST_F(ParallelReduce, AnApplyCoversEveryItemOnceInPiecesOfAtMostTheGrainsize) {
 }
 
 TEST_F(ParallelReduce, ALargeSumIsExact) {
-  static constexpr std::size_t kItems = 2'000'000;
+  static constexpr std::size_t kItems = 1'000'000;
   Pieces pieces;
   const long long sum = testkit::finishes_within(
-      10s, "parallel_sum(2,000,000 items, grainsize 10)",
+      10s, "parallel_sum(1,000,000 items, grainsize 10)",
       [&] {
         return kata::parallel_sum(kItems, 10, [&](std::size_t begin, std::size_t end) {
           pieces.add(begin, end);
@@ -204,7 +204,7 @@ TEST_F(ParallelReduce, ALargeSumIsExact) {
       kHangHint);
   EXPECT_TRUE(cover_once(pieces, kItems, 10));
   EXPECT_EQ(sum, expected_sum(kItems))
-      << "the sum of 2,000,000 terms is wrong: is a piece's share added twice, or lost when two "
+      << "the sum of 1,000,000 terms is wrong: is a piece's share added twice, or lost when two "
          "threads' totals are joined?";
 }
 
@@ -212,17 +212,17 @@ TEST_F(ParallelReduce, ALargeSumIsExact) {
 // inside `total += share`: a load, an add and a store, with the other thread's store in
 // between. The kernel here does almost nothing, so the threads spend their time in that
 // addition and in oneTBB's bookkeeping. The piece holding item 0 and the piece holding the
-// middle item meet at a barrier: the thread that stole the right half starts its 200,000
+// middle item meet at a barrier: the thread that stole the right half starts its 100,000
 // pieces as the other starts the left half's, so the two add side by side all along. Ten
 // rounds of that leave a shared total no chance to come out exact. (Where the two pieces are
 // on one thread, the barrier gives up after 2 s and the rounds end: the other tests say why.)
 TEST_F(ParallelReduce, ASumOfManyTinyPiecesLosesNoShare) {
-  static constexpr std::size_t kItems = 400'000;
+  static constexpr std::size_t kItems = 200'000;
   static constexpr std::size_t kMiddle = kItems / 2;
   for (int round = 1; round <= 10; ++round) {
     testkit::TimedBarrier halves(2, 2000ms);
     const long long sum = testkit::finishes_within(
-        10s, "parallel_sum(400,000 items, grainsize 1)",
+        10s, "parallel_sum(200,000 items, grainsize 1)",
         [&] {
           return kata::parallel_sum(kItems, 1, [&](std::size_t begin, std::size_t end) {
             if (begin == 0 || (begin <= kMiddle && kMiddle < end)) halves.arrive_and_wait();
@@ -231,8 +231,8 @@ TEST_F(ParallelReduce, ASumOfManyTinyPiecesLosesNoShare) {
         },
         kHangHint);
     ASSERT_EQ(sum, static_cast<long long>(kItems))
-        << "round " << round << ": the shares of 400,000 one-item pieces added up to " << sum
-        << ", not 400,000. Two threads that add to one shared total lose each other's additions "
+        << "round " << round << ": the shares of 200,000 one-item pieces added up to " << sum
+        << ", not 200,000. Two threads that add to one shared total lose each other's additions "
            "when they add at the same moment: does each thread keep a running total of its own "
            "(parallel_reduce's body), joined at the end (its join)?";
     if (!halves.completed()) break;
