@@ -78,7 +78,9 @@ awk -v prefix="$tables/$stem" '
   }
 ' "$json"
 
-# The speed-up tables: the baseline first, then the rows in the order the JSON holds them.
+# The speed-up tables: the baseline first, then the rows in the order the JSON holds them. A
+# family without a "sequential" or "1 thread" row may still hold groups "<setting>, 1 thread"
+# and "<setting>, N threads" (lesson 09: the same work under each GIL): each group gets its own.
 for table in "$tables/$stem".*.tsv; do
   [[ -f "$table" ]] || continue
   family=${table#"$tables/$stem."}
@@ -90,19 +92,37 @@ for table in "$tables/$stem".*.tsv; do
       if (ns >= 1e3) return sprintf("%.1f us", ns / 1e3)
       return sprintf("%.0f ns", ns)
     }
+    function row(i, base,    ratio, slower) {
+      ratio = ns[base] / ns[i]
+      slower = ratio < 0.95 ? sprintf("  (%.3g times slower)", 1 / ratio) : ""
+      printf "  %-34s %10s   x%s%s\n", label[i], shown(ns[i]), \
+             sprintf(ratio < 0.1 ? "%.3f" : "%.2f", ratio), slower
+    }
     { label[NR] = $1; ns[NR] = $3 }
     $1 == "sequential" || $1 == "1 thread" { base = NR }
     END {
-      if (!base) exit
-      printf "%s: speed-up over %s (its wall time / each row'"'"'s; above 1 is faster)\n", family, label[base]
-      order[1] = base; n = 1
-      for (i = 1; i <= NR; i++) if (i != base) order[++n] = i
-      for (k = 1; k <= n; k++) {
-        i = order[k]
-        ratio = ns[base] / ns[i]
-        slower = ratio < 0.95 ? sprintf("  (%.3g times slower)", 1 / ratio) : ""
-        printf "  %-34s %10s   x%s%s\n", label[i], shown(ns[i]), \
-               sprintf(ratio < 0.1 ? "%.3f" : "%.2f", ratio), slower
+      if (base) {
+        printf "%s: speed-up over %s (its wall time / each row'"'"'s; above 1 is faster)\n", \
+               family, label[base]
+        row(base, base)
+        for (i = 1; i <= NR; i++) if (i != base) row(i, base)
+        exit
+      }
+      heading = 0
+      for (b = 1; b <= NR; b++) {
+        if (label[b] !~ /, 1 thread$/) continue
+        setting = substr(label[b], 1, length(label[b]) - length(", 1 thread"))
+        others = 0
+        for (i = 1; i <= NR; i++) {
+          if (index(label[i], setting ", ") != 1) continue
+          rest = substr(label[i], length(setting) + 3)
+          if (rest ~ /^[0-9]+ threads$/) other[++others] = i
+        }
+        if (!others) continue
+        if (!heading++)
+          printf "%s: speed-up of more threads over 1 thread, each setting on its own (above 1 is faster)\n", family
+        row(b, b)
+        for (k = 1; k <= others; k++) row(other[k], b)
       }
     }
   ' "$table"
