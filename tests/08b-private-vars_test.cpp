@@ -1,6 +1,6 @@
 // Tests for kata 08b: count_inside() tests every point of the grid exactly once, on `threads`
-// OpenMP threads that each have their own column index and point, and mandelbrot_area() comes
-// out the same on two threads as on one.
+// OpenMP threads that each have their own column index and point, counts the accepted points
+// without losing one, and mandelbrot_area() comes out the same on two threads as on one.
 //
 // How the first test makes a shared index or point fail on every run: its inside(c) takes c by
 // reference, as count_inside() passes it, on a grid of two rows (one per thread). It holds the
@@ -9,17 +9,34 @@
 // leave each round one at a time, so a column index that they share is moved on by each of them
 // in turn: each thread skips every other column. Either way some point is tested twice or never.
 //
+// A count that the threads share (no reduction) is read and written by `++count` after inside()
+// has returned, a few instructions apart: no test can hold a thread between them. They collide
+// only while the two threads run side by side on two cores, and then thousands of times in a
+// few milliseconds. So the second test's inside() counts, on each thread, the calls after which
+// the other thread had made a call too (the threads ran side by side), and the test repeats the
+// count until one is lost, or one run had kSideBySide such calls and lost nothing (as in kata
+// 08a's test, where 1,200 runs were measured: every run with 1,000 such calls lost some, the
+// runs that lost none had at most 4). Each thread is pinned to a core of its own meanwhile
+// (SideBySide says why); the test's 8 s are only a failure bound.
+//
 // count_inside() runs on the test's own thread, not under testkit::finishes_within (a new thread
 // per call): testkit/openmp_pool.hpp says why.
 #include <gtest/gtest.h>
+#include <omp.h>
+#include <pthread.h>
+#include <sched.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <complex>
+#include <cstddef>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "mandelbrot.hpp"
@@ -31,6 +48,88 @@ namespace {
 using namespace std::chrono_literals;
 
 class PrivateVars : public testkit::OpenMpLeakCheckedTest {};
+
+// Counts the calls of inside() on each of the team's two threads, and how many of them came while
+// both threads ran side by side: calls after which the other thread had made a call too. The
+// first call on each thread waits for the other thread's first (at most 2 s), so that both start
+// counting at the same moment. It waits awake, looking again and again: a thread asleep in a wait
+// is woken, on a busy machine, on the core of the thread that woke it. And each thread is pinned
+// to a core of its own until the object is destroyed: on a machine whose cores are all busy the
+// scheduler has no reason to keep the two threads apart, and two threads that take turns on one
+// core never run side by side (seen: 1,177 runs in 8 s, none with a call side by side).
+class SideBySide {
+ public:
+  // Called by inside(), on whichever thread of the team runs it.
+  void call() {
+    const int me = omp_get_thread_num();
+    if (me < 0 || me > 1) return;
+    Calls& mine = calls_[static_cast<std::size_t>(me)];
+    const Calls& other = calls_[static_cast<std::size_t>(1 - me)];
+    const long made = mine.made.load(std::memory_order_relaxed);
+    if (made == 0) {
+      pin(mine, me);
+      mine.made.store(1);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (other.made.load() == 0 && !apart_) {
+        if (std::chrono::steady_clock::now() > give_up) apart_ = true;
+        std::this_thread::yield();
+      }
+      mine.other_seen = other.made.load(std::memory_order_relaxed);
+      return;
+    }
+    const long seen = other.made.load(std::memory_order_relaxed);
+    if (seen != mine.other_seen) ++mine.side_by_side;
+    mine.other_seen = seen;
+    mine.made.store(made + 1, std::memory_order_relaxed);
+  }
+
+  // False if the calling thread may run on one core only: then two threads can only take turns.
+  static bool possible() {
+    cpu_set_t cpus;
+    return sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
+  }
+
+  ~SideBySide() {
+    for (Calls& calls : calls_) {
+      if (calls.pinned) pthread_setaffinity_np(calls.thread, sizeof calls.cpus, &calls.cpus);
+    }
+  }
+
+  // Read these after the parallel loop has ended.
+  bool started_together() const { return !apart_; }
+  long calls() const { return calls_[0].made + calls_[1].made; }
+  long side_by_side() const { return calls_[0].side_by_side + calls_[1].side_by_side; }
+
+ private:
+  struct alignas(64) Calls {  // a cache line each: the threads write only their own
+    std::atomic<long> made{0};
+    long other_seen = 0;
+    long side_by_side = 0;
+    bool pinned = false;
+    pthread_t thread{};
+    cpu_set_t cpus{};  // where the thread could run before it was pinned
+  };
+
+  // Pins the calling thread to the me-th core it may run on, if it may run on more than one.
+  static void pin(Calls& mine, int me) {
+    if (pthread_getaffinity_np(pthread_self(), sizeof mine.cpus, &mine.cpus) != 0 ||
+        CPU_COUNT(&mine.cpus) < 2) {
+      return;
+    }
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (!CPU_ISSET(cpu, &mine.cpus) || seen++ != me) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      mine.thread = pthread_self();
+      mine.pinned = pthread_setaffinity_np(mine.thread, sizeof one, &one) == 0;
+      return;
+    }
+  }
+
+  std::array<Calls, 2> calls_;
+  std::atomic<bool> apart_{false};
+};
 
 // Counts, for every (column, row) of a grid of unit cells from 0, how often it was tested.
 class Tested {
@@ -109,6 +208,48 @@ TEST_F(PrivateVars, EveryPointIsTestedOnceWhileBothThreadsTestAtOnce) {
   }
 }
 
+TEST_F(PrivateVars, NoPointIsLostFromTheCountWhileBothThreadsCountSideBySide) {
+  static constexpr int kColumns = 256;
+  static constexpr int kRows = 256;
+  static constexpr long kPoints = long{kColumns} * kRows;
+  static constexpr long kSideBySide = 1000;
+  const kata::Grid grid{0.0, kColumns, 0.0, kRows, kColumns, kRows};
+  const bool two_cores = SideBySide::possible();
+  const auto give_up = std::chrono::steady_clock::now() + 8s;
+  for (int run = 1;; ++run) {
+    SideBySide threads;
+    const long count = kata::count_inside(
+        grid,
+        [&](const std::complex<double>&) {
+          threads.call();
+          return true;
+        },
+        2);
+    ASSERT_TRUE(threads.started_together())
+        << "the first call of inside() on one thread waited 2 s for the other thread's first "
+           "call: the points were tested one at a time. Is the call of inside() in a critical "
+           "section or a lock?";
+    ASSERT_EQ(threads.calls(), kPoints)
+        << "inside() was called " << threads.calls() << " times for the " << kPoints
+        << " points of a grid of " << kColumns << " columns and " << kRows
+        << " rows: does each thread have its own column index and point?";
+    ASSERT_EQ(count, kPoints)
+        << "inside() accepted every one of the " << kPoints << " points, but count_inside() "
+        << "returned " << count << " (run " << run << "; in " << threads.side_by_side()
+        << " calls of inside() the two threads ran side by side). Do the threads add to one "
+           "shared count (`++count` with no reduction): a read and a write that the other "
+           "thread's write can fall between?";
+    // A shared count loses some in every run with this many calls side by side.
+    // On one core no test can catch it: the threads only take turns there.
+    if (threads.side_by_side() >= kSideBySide || !two_cores) return;
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up)
+        << "in " << run << " runs over 8 s the two threads never ran side by side for "
+        << kSideBySide << " calls of inside() (at most " << threads.side_by_side()
+        << " in the last run), so this test could not tell whether counts get lost. Is the "
+           "machine very busy? Or does something make the threads take turns?";
+  }
+}
+
 TEST_F(PrivateVars, TheAreaIsTheSameOnTwoThreadsAsOnOne) {
   static constexpr int kN = 160;
   static constexpr int kIterations = 100;
@@ -117,9 +258,11 @@ TEST_F(PrivateVars, TheAreaIsTheSameOnTwoThreadsAsOnOne) {
   EXPECT_NEAR(one, 1.5066, 0.05) << "on one thread the estimate of the Mandelbrot set's area "
                                     "should be near 1.5066 (it is "
                                  << one << ")";
-  EXPECT_EQ(two, one) << "on two threads the area came out " << two << ", on one thread " << one
-                      << ": the same points must be counted whatever the number of threads. "
-                         "Did a thread test a point or a column that another thread had set?";
+  EXPECT_EQ(two, one)
+      << "on two threads the area came out " << two << ", on one thread " << one
+      << ": the same points must be counted whatever the number of threads. "
+         "Did a thread test a point or a column that another thread had set, or do the threads "
+         "add to one shared count?";
 }
 
 TEST_F(PrivateVars, EveryPointOfAnUnevenGridIsTestedOnce) {

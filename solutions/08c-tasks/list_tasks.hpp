@@ -1,4 +1,4 @@
-// Kata 08c · Tasks for a linked list: every node processed once, on every thread
+// Kata 08c · Tasks for a linked list: every node processed once, on whichever thread is free
 // Lesson: lessons/08-openmp/README.md#tasks
 //
 // for_each_node() must call process() once for every node of a linked list, on a team of
