@@ -12,25 +12,21 @@
 // With `sum += f(x)` (or g++'s order) f returns before the sum is read, and the read and the write
 // are a few instructions apart: no test can hold a thread between them. They collide only while
 // the two threads run side by side on two cores, and then thousands of times in a few
-// milliseconds. So the second test's f counts, on each thread, the calls after which the other
-// thread had made a call too (the threads ran side by side), and the test repeats the integral
-// until a term is lost, or one run had kSideBySide such calls and lost nothing. Measured over
-// 1,200 runs with a shared sum, idle and busy: every run with 1,000 such calls lost terms, and
-// the runs that lost none had at most 4 (each a switch of threads on one core). Each thread is
-// pinned to a core of its own meanwhile (SideBySide says why); on a busy machine other programs
-// may still hold a core for a while, so the test repeats; its 8 s are only a failure bound. On a
-// machine with one core the threads can only take turns, and the test cannot catch it there.
+// milliseconds. So the second test's f counts, with testkit::SideBySide, the calls after which
+// the other thread had made a call too (the threads ran side by side), and the test repeats the
+// integral until a term is lost, or one run had kSideBySide such calls and lost nothing (over
+// 1,200 runs with a shared sum, every run with 1,000 such calls lost terms: side_by_side.hpp has
+// the figures and why each thread is pinned to a core meanwhile). On a busy machine other
+// programs may still hold a core for a while, so the test repeats; its 8 s are only a failure
+// bound. On a machine with one core the threads can only take turns, and the test cannot catch
+// it there.
 //
 // integrate() runs on the test's own thread, not under testkit::finishes_within (a new thread per
 // call): testkit/openmp_pool.hpp says why.
 #include <gtest/gtest.h>
 #include <omp.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -38,100 +34,18 @@
 #include <iomanip>
 #include <mutex>
 #include <numbers>
-#include <thread>
 #include <vector>
 
 #include "pi_reduction.hpp"
 #include "testkit/lockstep.hpp"
 #include "testkit/openmp_pool.hpp"
+#include "testkit/side_by_side.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
 class PiReduction : public testkit::OpenMpLeakCheckedTest {};
-
-// Counts the calls of f on each of the team's two threads, and how many of them came while
-// both threads ran side by side: calls after which the other thread had made a call too. The
-// first call on each thread waits for the other thread's first (at most 2 s), so that both start
-// adding at the same moment. It waits awake, looking again and again: a thread asleep in a wait
-// is woken, on a busy machine, on the core of the thread that woke it. And each thread is pinned
-// to a core of its own until the object is destroyed: on a machine whose cores are all busy the
-// scheduler has no reason to keep the two threads apart, and two threads that take turns on one
-// core never run side by side (seen: 1,177 runs in 8 s, none with a call side by side).
-class SideBySide {
- public:
-  // Called by f, on whichever thread of the team runs it.
-  void call() {
-    const int me = omp_get_thread_num();
-    if (me < 0 || me > 1) return;
-    Calls& mine = calls_[static_cast<std::size_t>(me)];
-    const Calls& other = calls_[static_cast<std::size_t>(1 - me)];
-    const long made = mine.made.load(std::memory_order_relaxed);
-    if (made == 0) {
-      pin(mine, me);
-      mine.made.store(1);
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (other.made.load() == 0 && !apart_) {
-        if (std::chrono::steady_clock::now() > give_up) apart_ = true;
-        std::this_thread::yield();
-      }
-      mine.other_seen = other.made.load(std::memory_order_relaxed);
-      return;
-    }
-    const long seen = other.made.load(std::memory_order_relaxed);
-    if (seen != mine.other_seen) ++mine.side_by_side;
-    mine.other_seen = seen;
-    mine.made.store(made + 1, std::memory_order_relaxed);
-  }
-
-  // False if the calling thread may run on one core only: then two threads can only take turns.
-  static bool possible() {
-    cpu_set_t cpus;
-    return sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
-  }
-
-  ~SideBySide() {
-    for (Calls& calls : calls_) {
-      if (calls.pinned) pthread_setaffinity_np(calls.thread, sizeof calls.cpus, &calls.cpus);
-    }
-  }
-
-  // Read these after the parallel loop has ended.
-  bool started_together() const { return !apart_; }
-  long calls() const { return calls_[0].made + calls_[1].made; }
-  long side_by_side() const { return calls_[0].side_by_side + calls_[1].side_by_side; }
-
- private:
-  struct alignas(64) Calls {  // a cache line each: the threads write only their own
-    std::atomic<long> made{0};
-    long other_seen = 0;
-    long side_by_side = 0;
-    bool pinned = false;
-    pthread_t thread{};
-    cpu_set_t cpus{};  // where the thread could run before it was pinned
-  };
-
-  // Pins the calling thread to the me-th core it may run on, if it may run on more than one.
-  static void pin(Calls& mine, int me) {
-    if (pthread_getaffinity_np(pthread_self(), sizeof mine.cpus, &mine.cpus) != 0 ||
-        CPU_COUNT(&mine.cpus) < 2) {
-      return;
-    }
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &mine.cpus) || seen++ != me) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      mine.thread = pthread_self();
-      mine.pinned = pthread_setaffinity_np(mine.thread, sizeof one, &one) == 0;
-      return;
-    }
-  }
-
-  std::array<Calls, 2> calls_;
-  std::atomic<bool> apart_{false};
-};
 
 TEST_F(PiReduction, NoTermIsLostWhenBothThreadsAddAtOnce) {
   static constexpr long kSteps = 64;
@@ -169,10 +83,10 @@ TEST_F(PiReduction, NoTermIsLostWhenBothThreadsAddAtOnce) {
 TEST_F(PiReduction, NoTermIsLostWhileBothThreadsAddSideBySide) {
   static constexpr long kSteps = 1 << 16;
   static constexpr long kSideBySide = 1000;
-  const bool two_cores = SideBySide::possible();
+  const bool two_cores = testkit::SideBySide::possible();
   const auto give_up = std::chrono::steady_clock::now() + 8s;
   for (int run = 1;; ++run) {
-    SideBySide threads;
+    testkit::SideBySide threads;
     const double result = kata::integrate(
         [&](double) {
           threads.call();

@@ -17,17 +17,13 @@
 // count until one is lost, or one run had kSideBySide such calls and lost nothing (as in kata
 // 08a's test, where 1,200 runs were measured: every run with 1,000 such calls lost some, the
 // runs that lost none had at most 4). Each thread is pinned to a core of its own meanwhile
-// (SideBySide says why); the test's 8 s are only a failure bound.
+// (testkit/side_by_side.hpp says why); the test's 8 s are only a failure bound.
 //
 // count_inside() runs on the test's own thread, not under testkit::finishes_within (a new thread
 // per call): testkit/openmp_pool.hpp says why.
 #include <gtest/gtest.h>
 #include <omp.h>
-#include <pthread.h>
-#include <sched.h>
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <complex>
@@ -36,100 +32,18 @@
 #include <mutex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "mandelbrot.hpp"
 #include "testkit/lockstep.hpp"
 #include "testkit/openmp_pool.hpp"
+#include "testkit/side_by_side.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
 class PrivateVars : public testkit::OpenMpLeakCheckedTest {};
-
-// Counts the calls of inside() on each of the team's two threads, and how many of them came while
-// both threads ran side by side: calls after which the other thread had made a call too. The
-// first call on each thread waits for the other thread's first (at most 2 s), so that both start
-// counting at the same moment. It waits awake, looking again and again: a thread asleep in a wait
-// is woken, on a busy machine, on the core of the thread that woke it. And each thread is pinned
-// to a core of its own until the object is destroyed: on a machine whose cores are all busy the
-// scheduler has no reason to keep the two threads apart, and two threads that take turns on one
-// core never run side by side (seen: 1,177 runs in 8 s, none with a call side by side).
-class SideBySide {
- public:
-  // Called by inside(), on whichever thread of the team runs it.
-  void call() {
-    const int me = omp_get_thread_num();
-    if (me < 0 || me > 1) return;
-    Calls& mine = calls_[static_cast<std::size_t>(me)];
-    const Calls& other = calls_[static_cast<std::size_t>(1 - me)];
-    const long made = mine.made.load(std::memory_order_relaxed);
-    if (made == 0) {
-      pin(mine, me);
-      mine.made.store(1);
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (other.made.load() == 0 && !apart_) {
-        if (std::chrono::steady_clock::now() > give_up) apart_ = true;
-        std::this_thread::yield();
-      }
-      mine.other_seen = other.made.load(std::memory_order_relaxed);
-      return;
-    }
-    const long seen = other.made.load(std::memory_order_relaxed);
-    if (seen != mine.other_seen) ++mine.side_by_side;
-    mine.other_seen = seen;
-    mine.made.store(made + 1, std::memory_order_relaxed);
-  }
-
-  // False if the calling thread may run on one core only: then two threads can only take turns.
-  static bool possible() {
-    cpu_set_t cpus;
-    return sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
-  }
-
-  ~SideBySide() {
-    for (Calls& calls : calls_) {
-      if (calls.pinned) pthread_setaffinity_np(calls.thread, sizeof calls.cpus, &calls.cpus);
-    }
-  }
-
-  // Read these after the parallel loop has ended.
-  bool started_together() const { return !apart_; }
-  long calls() const { return calls_[0].made + calls_[1].made; }
-  long side_by_side() const { return calls_[0].side_by_side + calls_[1].side_by_side; }
-
- private:
-  struct alignas(64) Calls {  // a cache line each: the threads write only their own
-    std::atomic<long> made{0};
-    long other_seen = 0;
-    long side_by_side = 0;
-    bool pinned = false;
-    pthread_t thread{};
-    cpu_set_t cpus{};  // where the thread could run before it was pinned
-  };
-
-  // Pins the calling thread to the me-th core it may run on, if it may run on more than one.
-  static void pin(Calls& mine, int me) {
-    if (pthread_getaffinity_np(pthread_self(), sizeof mine.cpus, &mine.cpus) != 0 ||
-        CPU_COUNT(&mine.cpus) < 2) {
-      return;
-    }
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &mine.cpus) || seen++ != me) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      mine.thread = pthread_self();
-      mine.pinned = pthread_setaffinity_np(mine.thread, sizeof one, &one) == 0;
-      return;
-    }
-  }
-
-  std::array<Calls, 2> calls_;
-  std::atomic<bool> apart_{false};
-};
 
 // Counts, for every (column, row) of a grid of unit cells from 0, how often it was tested.
 class Tested {
@@ -214,10 +128,10 @@ TEST_F(PrivateVars, NoPointIsLostFromTheCountWhileBothThreadsCountSideBySide) {
   static constexpr long kPoints = long{kColumns} * kRows;
   static constexpr long kSideBySide = 1000;
   const kata::Grid grid{0.0, kColumns, 0.0, kRows, kColumns, kRows};
-  const bool two_cores = SideBySide::possible();
+  const bool two_cores = testkit::SideBySide::possible();
   const auto give_up = std::chrono::steady_clock::now() + 8s;
   for (int run = 1;; ++run) {
-    SideBySide threads;
+    testkit::SideBySide threads;
     const long count = kata::count_inside(
         grid,
         [&](const std::complex<double>&) {
