@@ -267,6 +267,21 @@ TEST(MpiGrading, PassesOnlyIfEveryRankPassed) {
   EXPECT_TRUE(contains(one_failed.message, "rank 1 of 2: x.cpp:3")) << one_failed.message;
 }
 
+TEST(MpiGrading, AFailedMpiCallIsNamedNotMistakenForAForkedChild) {
+  RunResult process = mpirun_ended(13, 0);
+  process.output =
+      "[testkit] MPI error: rank 1: an MPI call failed with \"MPI_ERR_BUFFER: invalid "
+      "buffer pointer\", and MPI ends the whole job on an error.\n";
+  const TestResult t = classify_ranks("S.T", process, {"", ""}, two_ranks());
+  EXPECT_EQ(t.status, Status::Crash);
+  EXPECT_TRUE(contains(t.summary, "rank 1: an MPI call failed")) << t.summary;
+  EXPECT_TRUE(contains(t.message, "MPI_ERR_BUFFER")) << t.message;
+  EXPECT_FALSE(contains(t.message, "_exit in the child")) << t.message;
+  // Without testkit's line (a rank called exit()), the job's end is still put in MPI's terms.
+  const TestResult bare = classify_ranks("S.T", mpirun_ended(1, 0), {"", ""}, two_ranks());
+  EXPECT_TRUE(contains(bare.message, "the MPI job ended with code 1")) << bare.message;
+}
+
 TEST(MpiGrading, AFailedRankComesBeforeTheTimeoutOfTheRankThatWaitedForIt) {
   RunResult process = mpirun_ended(-1, 0);
   process.timed_out = true;

@@ -194,13 +194,16 @@ TestResult classify(const std::string& test, const RunResult& process,
   const std::string output = shorten_paths(process.output, run.source_dir);
   const std::string tsan = run.tsan ? summarize_tsan(process.output, run.source_dir) : "";
   std::string explained = explain_output(output);
-  // testkit's own notes on what it refused (e.g. kill(-1, ...)) come first: they name the bug.
+  // testkit's own notes on what it refused (e.g. kill(-1, ...)) or on a failed MPI call come
+  // first: they name the bug.
   result.refused = output.find(testkit::markers::kRefused) != std::string::npos;
-  if (auto at = output.find(testkit::markers::kRefused); at != std::string::npos) {
-    const auto start = at + std::string(testkit::markers::kPrefix).size();
-    const auto end = output.find('\n', start);
-    explained = output.substr(start, end == std::string::npos ? end : end - start) +
-                (explained.empty() ? "" : " " + explained);
+  for (const char* marker : {testkit::markers::kRefused, testkit::markers::kMpiError}) {
+    if (auto at = output.find(marker); at != std::string::npos) {
+      const auto start = at + std::string(testkit::markers::kPrefix).size();
+      const auto end = output.find('\n', start);
+      explained = output.substr(start, end == std::string::npos ? end : end - start) +
+                  (explained.empty() ? "" : " " + explained);
+    }
   }
   std::string limit_note =
       process.hit_process_limit
@@ -312,13 +315,25 @@ TestResult classify(const std::string& test, const RunResult& process,
   }
   if (process.exit_code != 0) {
     result.status = Status::Crash;
-    result.message = fmt::format(
-        "the test process exited with code {} before GoogleTest could report: did a child "
-        "process return into the test (call _exit in the child), or did the code call exit()?{}",
-        process.exit_code, limit_note);
+    result.message =
+        run.mpi_ranks > 0
+            // mpirun's exit code: a rank failed an MPI call or called MPI_Abort, and mpirun
+            // stopped the others. Lesson 02's fork/exit advice does not apply here.
+            ? fmt::format(
+                  "the MPI job ended with code {} before every rank could report: an MPI call "
+                  "failed, or a rank called MPI_Abort or exit(), and mpirun then stopped every "
+                  "rank.{}",
+                  process.exit_code, limit_note)
+            : fmt::format(
+                  "the test process exited with code {} before GoogleTest could report: did a "
+                  "child process return into the test (call _exit in the child), or did the code "
+                  "call exit()?{}",
+                  process.exit_code, limit_note);
     if (!explained.empty()) result.message += " " + explained;
     result.message += "\nLast output:\n" + last_lines(output, 6);
     result.summary = one_line(result.message.substr(0, result.message.find('\n')));
+    if (run.mpi_ranks > 0 && output.find(testkit::markers::kMpiError) != std::string::npos)
+      result.summary = one_line(explained);  // the failed call says more than the exit code
     return result;
   }
   if (gtest_json.empty()) {

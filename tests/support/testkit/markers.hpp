@@ -15,4 +15,8 @@ inline constexpr char kTimeout[] = "[testkit] TIMEOUT: ";
 // itself (see guard_kill.cpp); the grader puts the rest of the line first in the message.
 inline constexpr char kRefused[] = "[testkit] refused ";
 
+// "[testkit] MPI error: rank <r>: <the call's error>": an MPI call of an MPI kata failed, and
+// testkit's error handler (mpi_main.cpp) ends the job; the grader names the error as the cause.
+inline constexpr char kMpiError[] = "[testkit] MPI error: ";
+
 }  // namespace testkit::markers

@@ -10,6 +10,10 @@
 //   rank r writes "<dir>/report.rank<r>.json" instead, so that no rank overwrites another's
 //   verdict and the grader can pass a test only if every rank passed it.
 // - A listing (--gtest_list_tests) needs no MPI: the grader lists the tests without mpirun.
+// - An error handler on MPI_COMM_WORLD (and the communicators made from it): an MPI call that
+//   fails would otherwise end the whole job with Open MPI's default handler, whose words the
+//   grader may not show. This one prints the rank and MPI's own description of the error on a
+//   line the grader reads (markers.hpp), then ends the job as the default would.
 // - Started without mpirun, MPI would start as a "singleton" (one rank, and Open MPI 4 forks a
 //   helper daemon for it): the tests need their ranks, so it says how to start it instead.
 #include <gtest/gtest.h>
@@ -19,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "markers.hpp"  // same folder: this file is compiled on its own
 
 namespace {
 
@@ -58,6 +64,23 @@ void report_per_rank(int argc, char** argv, int rank) {
   }
 }
 
+// MPI's error handlers have this C signature (MPI_Comm_errhandler_function).
+void name_the_error_and_abort(MPI_Comm* comm, int* code, ...) {
+  char description[MPI_MAX_ERROR_STRING] = {};
+  int length = 0;
+  MPI_Error_string(*code, description, &length);
+  int rank = -1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  // Not the test's name: the grader names the test, and by hand GoogleTest's [ RUN ] line does.
+  std::fprintf(stderr,
+               "%srank %d: an MPI call failed with \"%.*s\", and MPI ends the whole job on an "
+               "error. Check that call's arguments on this rank: buffer, count, datatype, root or "
+               "partner rank, and MPI_IN_PLACE only where it is allowed.\n",
+               testkit::markers::kMpiError, rank, length, description);
+  std::fflush(stderr);
+  MPI_Abort(*comm, 13);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,6 +103,9 @@ int main(int argc, char** argv) {
   if (provided < MPI_THREAD_MULTIPLE && rank == 0)
     std::fprintf(stderr, "[testkit] this MPI gives only thread level %d, not MPI_THREAD_MULTIPLE\n",
                  provided);
+  MPI_Errhandler handler;
+  MPI_Comm_create_errhandler(name_the_error_and_abort, &handler);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, handler);
   report_per_rank(argc, argv, rank);
   testing::InitGoogleTest(&argc, argv);
   const int failed = RUN_ALL_TESTS();
