@@ -34,9 +34,13 @@ Share small_share(int rank) {
   return share;
 }
 
-// 2.5 million numbers near INT_MAX per rank: with 2 ranks the total is about 1.07e16 > 2^53,
-// and odd: a double, whose steps are 2 there, cannot hold it.
-Share large_share(int rank) { return Share(2'500'001, INT_MAX - rank); }
+// 2.5 million numbers near INT_MAX per rank: with 3 ranks the total is about 1.6e16 > 2^53
+// (with 2, 1.07e16), and odd on any number of ranks (rank 0's sum is odd, every other rank's
+// even): a double, whose steps are 2 there, cannot hold it.
+Share large_share(int rank) {
+  if (rank == 0) return Share(2'500'001, INT_MAX);
+  return Share(2'500'000, INT_MAX - rank);
+}
 
 // Rank 0 holds nothing; the others hold negative and positive numbers.
 Share mixed_share(int rank) {
@@ -54,7 +58,7 @@ long long sequential_sum(ShareOf share_of, int ranks) {
 long long own_sum(const Share& share) { return std::accumulate(share.begin(), share.end(), 0LL); }
 
 // "got 105; the sequential sum ..." with a question that fits what came back. (The grader says
-// which rank: "rank 0 of 2: ...".)
+// which rank: "rank 0 of 3: ...".)
 std::string wrong_sum(long long got, long long want, const Share& share) {
   std::string text = "got " + std::to_string(got) +
                      "; the sequential sum of every rank's numbers is " + std::to_string(want);
@@ -62,6 +66,11 @@ std::string wrong_sum(long long got, long long want, const Share& share) {
     return text +
            ". That is this rank's own share alone: are the other ranks' partial sums "
            "combined (a reduction)?";
+  if (got == 0)
+    return text +
+           ". Nothing arrived on this rank: MPI_Reduce leaves the total on its root alone. Does "
+           "every rank need it here (MPI_Allreduce), or is the root the rank that was asked "
+           "for?";
   return text +
          ". Did a partial sum or the total pass through an int or a double (or MPI_INT, "
          "MPI_DOUBLE), where it overflows or is rounded?";
