@@ -12,8 +12,6 @@
 // synchronisation. No test can tell relaxed memory order from acquire/release on x86: the lesson
 // says so.
 #include <gtest/gtest.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include <array>
 #include <atomic>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "biased_refcount.hpp"
+#include "testkit/cores.hpp"
 #include "testkit/deadline.hpp"
 #include "testkit/leak_checked_test.hpp"
 #include "testkit/timed_barrier.hpp"
@@ -263,21 +262,6 @@ TEST_F(BiasedRefcount, AQueuedObjectStaysAliveUntilItsOwnerMergesIt) {
 // thread inside it, but a thousand aligned steps land in it many times.
 class Steps {
  public:
-  // Pins the calling thread to the `nth` core it may run on (0 or 1), when there are two: two
-  // threads that take turns on one core never run side by side.
-  static void pin(int nth) {
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &allowed) || seen++ != nth) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pthread_setaffinity_np(pthread_self(), sizeof one, &one);
-      return;
-    }
-  }
-
   void take(int step) {
     const int whole = 2 * (step + 1);
     arrived_.fetch_add(1);
@@ -320,7 +304,7 @@ TEST_F(BiasedRefcount, TwoOtherThreadsDroppingReferencesAtOnceQueueTheObjectOnce
         }
         Steps steps;
         auto drop = [&](int me) {
-          Steps::pin(me);
+          const testkit::PinnedToCore pinned(me);  // cores.hpp says why
           if (me == 1) {
             for (int i = 1; i < kRaceSteps; i += 2) objects[i]->object.incref();
           }
@@ -359,7 +343,7 @@ TEST_F(BiasedRefcount, TwoOtherThreadsDroppingReferencesAtOnceQueueTheObjectOnce
                "references at the same moment: is reading the shared word and "
                "writing it one compare-exchange?";
       },
-      30s);
+      15s);
 }
 
 // The owner merges a queued object at the same moment as another thread drops the last reference
@@ -379,7 +363,7 @@ TEST_F(BiasedRefcount, TheOwnerMergingWhileAnotherThreadDropsFreesTheObjectOnce)
           o->object.decref();  // the owner's own reference: its local count is 1
         Steps steps;
         std::thread other([&] {
-          Steps::pin(1);
+          const testkit::PinnedToCore pinned(1);
           for (auto& o : objects) o->object.incref();
           for (int i = 0; i < kRaceSteps; ++i) {
             steps.take(i);
@@ -387,7 +371,7 @@ TEST_F(BiasedRefcount, TheOwnerMergingWhileAnotherThreadDropsFreesTheObjectOnce)
             objects[i]->object.decref();
           }
         });
-        Steps::pin(0);
+        const testkit::PinnedToCore pinned(0);
         for (int i = 0; i < kRaceSteps; ++i) {
           steps.take(i);
           objects[i]->queue.merge_all();
@@ -410,7 +394,7 @@ TEST_F(BiasedRefcount, TheOwnerMergingWhileAnotherThreadDropsFreesTheObjectOnce)
                "another thread dropped the last reference: are the merged state and "
                "the count changed in one compare-exchange?";
       },
-      30s);
+      15s);
 }
 
 // Four threads each own 32 objects. Before the race, each owner makes one reference for every

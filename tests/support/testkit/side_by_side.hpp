@@ -27,14 +27,15 @@
 #pragma once
 
 #include <omp.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <thread>
+
+#include "testkit/cores.hpp"
 
 namespace testkit {
 
@@ -49,7 +50,7 @@ class SideBySide {
     const Calls& other = calls_[static_cast<std::size_t>(1 - me)];
     const long made = mine.made.load(std::memory_order_relaxed);
     if (made == 0) {
-      pin(mine, me);
+      mine.pinned.emplace(me);
       mine.made.store(1);
       const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
       while (other.made.load() == 0 && !apart_) {
@@ -66,16 +67,7 @@ class SideBySide {
   }
 
   // False if the calling thread may run on one core only: then two threads can only take turns.
-  static bool possible() {
-    cpu_set_t cpus;
-    return sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
-  }
-
-  ~SideBySide() {
-    for (Calls& calls : calls_) {
-      if (calls.pinned) pthread_setaffinity_np(calls.thread, sizeof calls.cpus, &calls.cpus);
-    }
-  }
+  static bool possible() { return PinnedToCore::two_cores_allowed(); }
 
   // Read these after the parallel loop has ended.
   bool started_together() const { return !apart_; }
@@ -87,27 +79,8 @@ class SideBySide {
     std::atomic<long> made{0};
     long other_seen = 0;
     long side_by_side = 0;
-    bool pinned = false;
-    pthread_t thread{};
-    cpu_set_t cpus{};  // where the thread could run before it was pinned
+    std::optional<PinnedToCore> pinned;  // until the SideBySide is destroyed
   };
-
-  // Pins the calling thread to the me-th core it may run on, if it may run on more than one.
-  static void pin(Calls& mine, int me) {
-    if (pthread_getaffinity_np(pthread_self(), sizeof mine.cpus, &mine.cpus) != 0 ||
-        CPU_COUNT(&mine.cpus) < 2) {
-      return;
-    }
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (!CPU_ISSET(cpu, &mine.cpus) || seen++ != me) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      mine.thread = pthread_self();
-      mine.pinned = pthread_setaffinity_np(mine.thread, sizeof one, &one) == 0;
-      return;
-    }
-  }
 
   std::array<Calls, 2> calls_;
   std::atomic<bool> apart_{false};
