@@ -9,6 +9,8 @@
 // - One report per rank: the grader names one file in GTEST_OUTPUT ("json:<dir>/report.json");
 //   rank r writes "<dir>/report.rank<r>.json" instead, so that no rank overwrites another's
 //   verdict and the grader can pass a test only if every rank passed it.
+// - Exit code 0 when reports are written: the grader reads the verdicts from them, and mpirun
+//   ends a job with a failed rank 1 to 2 s later than one without (see the end of main).
 // - A listing (--gtest_list_tests) needs no MPI: the grader lists the tests without mpirun.
 // - An error handler on MPI_COMM_WORLD (and the communicators made from it): an MPI call that
 //   fails would otherwise end the whole job with Open MPI's default handler, whose words the
@@ -108,7 +110,12 @@ int main(int argc, char** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, handler);
   report_per_rank(argc, argv, rank);
   testing::InitGoogleTest(&argc, argv);
+  const bool reporting = !std::string(GTEST_FLAG_GET(output)).empty();
   const int failed = RUN_ALL_TESTS();
   MPI_Finalize();
-  return failed;
+  // When a report was asked for (the grader), each rank's report carries its verdicts, and the
+  // rank exits 0: Open MPI's mpirun takes 1 to 2 s longer to end a job in which a rank exited
+  // non-zero (measured: 0.18 s against 1.17 s for 3 ranks), and a learner would wait that long
+  // for every failing test. By hand, the exit code says whether the tests passed.
+  return reporting ? 0 : failed;
 }
